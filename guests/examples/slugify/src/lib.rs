@@ -1,0 +1,47 @@
+//! Example plugin: URL slugs from titles.
+
+wit_bindgen::generate!({ world: "slugify", path: "wit" });
+
+struct Slugify;
+
+fn slug(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut dash = false;
+    for c in input.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c);
+            dash = false;
+        } else {
+            dash = true;
+        }
+    }
+    out
+}
+
+impl Guest for Slugify {
+    fn slugify(input: String) -> String {
+        slug(&input)
+    }
+
+    fn slugify_max(input: String, max_len: u32) -> String {
+        let full = slug(&input);
+        let max = max_len as usize;
+        if full.len() <= max {
+            return full;
+        }
+        let mut end = max;
+        while !full.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = &full[..end];
+        match cut.rfind('-') {
+            Some(i) if i > 0 => cut[..i].to_string(),
+            _ => cut.to_string(),
+        }
+    }
+}
+
+export!(Slugify);

@@ -1,0 +1,26 @@
+# Throwaway Postgres cluster helpers: sourced by demo.sh and bench/run.sh, not run.
+# The cluster runs as the OS user postgres (Postgres refuses root) on a Unix socket only.
+PGBIN="$(dirname "$PG_CONFIG")"
+
+cluster_start() { # dir port
+    local dir="$1" port="$2"
+    install -d -o postgres -g postgres -m 700 "$dir"
+    if [ ! -f "$dir/PG_VERSION" ]; then
+        sudo -u postgres "$PGBIN/initdb" -D "$dir" -A trust -U postgres --locale=C.UTF-8 -E UTF8 >/dev/null
+    fi
+    sudo -u postgres "$PGBIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
+        -o "-p $port -k /tmp -c listen_addresses=''" stop -m fast >/dev/null 2>&1 || true
+    sudo -u postgres "$PGBIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
+        -o "-p $port -k /tmp -c listen_addresses=''" start >/dev/null
+}
+
+cluster_stop() { # dir
+    sudo -u postgres "$PGBIN/pg_ctl" -D "$1" -w stop -m fast >/dev/null 2>&1 || true
+}
+
+# psql against the cluster as the postgres superuser; extra arguments pass through.
+cluster_psql() { # port db args...
+    local port="$1" db="$2"
+    shift 2
+    "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -h /tmp -p "$port" -U postgres -d "$db" "$@"
+}

@@ -1,0 +1,462 @@
+//! The SQL-facing API: `wasm.install`, `wasm.uninstall` and `wasm_transform`.
+
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode, pg_sys};
+use serde_json::Value as Json;
+use wasmtime::component::Val;
+
+use crate::catalog::{broadcast_change, invalidate_local, resolve_plugin};
+use crate::error::{OrReport, PluginError, PluginResult};
+use crate::guc;
+use crate::handler::{find_export, unwrap_result};
+use crate::json::{json_to_val, val_to_json};
+use crate::runtime::call::{call_export, discard_instances};
+use crate::runtime::plugin::{CompiledPlugin, load_component, sha256_hex, world_wit_text};
+use crate::types::{SqlReturn, SqlSignature, quote_ident, quote_literal, sql_ident};
+
+/// Whether `name` is a plugin or schema name we accept: a lower-case SQL identifier.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z' | '_'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+        && name.len() <= 63
+}
+
+/// Superusers and members of `wasm_admin` manage plugins.
+fn require_admin(action: &str) -> PluginResult<()> {
+    // SAFETY: superuser() and the role lookups read backend-local and catalog state.
+    let allowed = unsafe {
+        let user = pg_sys::GetUserId();
+        if pg_sys::superuser() {
+            true
+        } else {
+            let admin = pg_sys::get_role_oid(c"wasm_admin".as_ptr(), true);
+            admin != pg_sys::Oid::INVALID && pg_sys::has_privs_of_role(user, admin)
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(PluginError::PermissionDenied(format!(
+            "permission denied to {action}: only superusers and members of wasm_admin manage plugins"
+        )))
+    }
+}
+
+/// One generated function: its export, identity and SQL text.
+struct Generated {
+    export: String,
+    identity: String,
+    signature: String,
+    ret_oid: pg_sys::Oid,
+    ddl: String,
+    comment: String,
+}
+
+fn plan_functions(plugin: &str, schema: &str, compiled: &CompiledPlugin) -> PluginResult<Vec<Generated>> {
+    let mut out = Vec::new();
+    for export in &compiled.exports {
+        let sql = SqlSignature::of(&export.sig).map_err(|ty| {
+            PluginError::UnsupportedType(format!(
+                "export \"{}\" of plugin \"{plugin}\" uses WIT type {ty}, which has no SQL mapping yet",
+                export.name
+            ))
+        })?;
+        let qualified = format!("{}.{}", quote_ident(schema), quote_ident(&export.sql_name));
+        let arg_types: Vec<&str> = sql.params.iter().map(|(_, m)| m.sql.sql_name()).collect();
+        let strict = if sql.strict() { " STRICT" } else { "" };
+        out.push(Generated {
+            export: export.name.clone(),
+            identity: format!("{qualified}({})", arg_types.join(", ")),
+            signature: format!("{schema}.{}{}", export.sql_name, sql.sql_text()),
+            ret_oid: match &sql.ret {
+                SqlReturn::Void => pg_sys::VOIDOID,
+                SqlReturn::Value(m) => m.sql.oid(),
+            },
+            ddl: format!(
+                "CREATE OR REPLACE FUNCTION {qualified}{} LANGUAGE wasm VOLATILE{strict} AS {}",
+                sql.sql_text(),
+                quote_literal(&format!("{plugin}/{}", export.name))
+            ),
+            comment: format!(
+                "COMMENT ON FUNCTION {qualified}({}) IS {}",
+                arg_types.join(", "),
+                quote_literal(&format!("wasm plugin {plugin}, export {}: {}", export.name, export.sig.wit()))
+            ),
+        });
+    }
+    Ok(out)
+}
+
+fn spi_err(e: pgrx::spi::Error) -> PluginError {
+    PluginError::Internal(format!("catalog access failed: {e}"))
+}
+
+/// Functions of `LANGUAGE wasm` in `schema` bound to `plugin`: (regprocedure text, return type).
+fn generated_functions(plugin: &str, schema: &str) -> PluginResult<Vec<(String, pg_sys::Oid)>> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.prorettype \
+             FROM pg_catalog.pg_proc p \
+             JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang \
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace \
+             WHERE l.lanname OPERATOR(pg_catalog.=) 'wasm' AND n.nspname OPERATOR(pg_catalog.=) $2 \
+               AND pg_catalog.split_part(p.prosrc, '/', 1) OPERATOR(pg_catalog.=) $1",
+            None,
+            &[plugin.into(), schema.into()],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let ident: Option<String> = row.get(1)?;
+            let ret: Option<pg_sys::Oid> = row.get(2)?;
+            out.push((ident.unwrap_or_default(), ret.unwrap_or(pg_sys::Oid::INVALID)));
+        }
+        Ok(out)
+    })
+    .map_err(spi_err)
+}
+
+fn regprocedure_text(identity: &str) -> PluginResult<Option<(String, pg_sys::Oid)>> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.prorettype FROM pg_catalog.pg_proc p \
+             WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)",
+            None,
+            &[identity.into()],
+        )?;
+        let mut out = None;
+        for row in rows {
+            out = Some((row.get::<String>(1)?.unwrap_or_default(), row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::Oid::INVALID)));
+        }
+        Ok(out)
+    })
+    .map_err(spi_err)
+}
+
+fn run(sql: &str) -> PluginResult<()> {
+    Spi::run(sql).map_err(spi_err)
+}
+
+fn schema_exists(schema: &str) -> PluginResult<bool> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)",
+        &[schema.into()],
+    )
+    .map(|b| b.unwrap_or(false))
+    .map_err(spi_err)
+}
+
+/// The existing row of a plugin, locked: (schema, created_schema).
+fn lock_plugin(name: &str) -> PluginResult<Option<(String, bool)>> {
+    Spi::connect_mut(|client| {
+        let rows = client.update(
+            "SELECT schema_name::pg_catalog.text, \
+                    COALESCE((options OPERATOR(pg_catalog.->>) 'created_schema')::pg_catalog.bool, false) \
+             FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+            None,
+            &[name.into()],
+        )?;
+        let mut out = None;
+        for row in rows {
+            out = Some((row.get::<String>(1)?.unwrap_or_default(), row.get::<bool>(2)?.unwrap_or(false)));
+        }
+        Ok(out)
+    })
+    .map_err(spi_err)
+}
+
+fn install_plugin(
+    name: &str,
+    bytes: &[u8],
+    replace: bool,
+    schema: Option<&str>,
+) -> PluginResult<Vec<(String, String, String)>> {
+    require_admin("install plugins")?;
+    if !valid_name(name) {
+        return Err(PluginError::InvalidArgument(format!(
+            "invalid plugin name \"{name}\": use lower-case letters, digits and underscores, starting with a letter"
+        )));
+    }
+    let schema = schema.unwrap_or(name);
+    if !valid_name(schema) || schema.starts_with("pg_") || schema == "wasm" {
+        return Err(PluginError::InvalidArgument(format!("invalid schema name \"{schema}\" for a plugin")));
+    }
+    if bytes.len() > guc::max_component_bytes() {
+        return Err(PluginError::bad_value(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "component of {} bytes exceeds wasm.max_component_size ({} MB)",
+                bytes.len(),
+                guc::max_component_bytes() >> 20
+            ),
+        ));
+    }
+    let sha256 = sha256_hex(bytes);
+    let compiled = load_component(bytes, &sha256)?;
+    let planned = plan_functions(name, schema, &compiled)?;
+
+    let existing = lock_plugin(name)?;
+    if existing.is_some() && !replace {
+        return Err(PluginError::DuplicatePlugin(format!("plugin \"{name}\" is already installed")));
+    }
+    let mut created_schema = existing.as_ref().is_some_and(|(s, c)| s == schema && *c);
+    if let Some((old_schema, _)) = &existing {
+        // Keep the functions whose identity and return type stay (grants and dependent views
+        // survive); drop the others.
+        let mut keep = Vec::new();
+        for g in &planned {
+            if let Some((ident, ret)) = regprocedure_text(&g.identity)? {
+                if ret == g.ret_oid {
+                    keep.push(ident);
+                }
+            }
+        }
+        for (ident, _) in generated_functions(name, old_schema)? {
+            if !keep.contains(&ident) {
+                run(&format!("DROP FUNCTION {ident}"))?;
+            }
+        }
+    }
+    if !schema_exists(schema)? {
+        run(&format!("CREATE SCHEMA {}", quote_ident(schema)))?;
+        created_schema = true;
+    }
+    let wit = world_wit_text(bytes);
+    let exports_json: Vec<Json> = planned
+        .iter()
+        .map(|g| serde_json::json!({"export": g.export, "function": g.signature}))
+        .collect();
+    let options = serde_json::json!({"created_schema": created_schema});
+    let upsert = if existing.is_some() {
+        "UPDATE wasm.plugins SET version = version OPERATOR(pg_catalog.+) 1, schema_name = $2, bytes = $3, \
+         sha256 = $4, wit = $5, exports = $6, options = $7, owner = CURRENT_USER, installed_at = pg_catalog.now() \
+         WHERE name OPERATOR(pg_catalog.=) $1"
+    } else {
+        "INSERT INTO wasm.plugins (name, schema_name, bytes, sha256, wit, exports, options) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    };
+    Spi::run_with_args(
+        upsert,
+        &[
+            name.into(),
+            schema.into(),
+            bytes.into(),
+            sha256.as_str().into(),
+            wit.as_str().into(),
+            JsonB(Json::Array(exports_json)).into(),
+            JsonB(options).into(),
+        ],
+    )
+    .map_err(spi_err)?;
+    invalidate_local();
+    discard_instances();
+    broadcast_change()?;
+    let mut rows = Vec::new();
+    for g in planned {
+        run(&g.ddl)?;
+        run(&g.comment)?;
+        rows.push((g.signature, g.export, compiled.sha256.clone()));
+    }
+    Ok(rows)
+}
+
+/// Install a component as plugin `name`: check it, store it in `wasm.plugins`, compile it,
+/// and create one `LANGUAGE wasm` function per export in schema `schema` (default: `name`).
+/// With `replace => true` an installed plugin is upgraded in place.
+#[pg_extern(volatile, parallel_unsafe)]
+fn install(
+    name: &str,
+    component: &[u8],
+    replace: default!(bool, false),
+    schema: default!(Option<&str>, "NULL"),
+) -> TableIterator<'static, (name!(function, String), name!(export, String), name!(sha256, String))> {
+    TableIterator::new(install_plugin(name, component, replace, schema).or_report())
+}
+
+fn uninstall_plugin(name: &str) -> PluginResult<()> {
+    require_admin("uninstall plugins")?;
+    let Some((schema, created_schema)) = lock_plugin(name)? else {
+        return Err(PluginError::UndefinedPlugin(format!("plugin \"{name}\" is not installed"), None));
+    };
+    for (ident, _) in generated_functions(name, &schema)? {
+        run(&format!("DROP FUNCTION {ident}"))?;
+    }
+    Spi::run_with_args("DELETE FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1", &[name.into()])
+        .map_err(spi_err)?;
+    if created_schema {
+        let empty = Spi::get_one_with_args::<bool>(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_namespace n \
+               ON d.refobjid OPERATOR(pg_catalog.=) n.oid \
+             WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass \
+               AND n.nspname OPERATOR(pg_catalog.=) $1)",
+            &[schema.as_str().into()],
+        )
+        .map_err(spi_err)?
+        .unwrap_or(false);
+        if empty {
+            run(&format!("DROP SCHEMA IF EXISTS {}", quote_ident(&schema)))?;
+        } else {
+            pgrx::notice!("schema \"{schema}\" was kept: it holds objects that were not generated by the plugin");
+        }
+    }
+    invalidate_local();
+    discard_instances();
+    broadcast_change()
+}
+
+/// Uninstall plugin `name`: drop its generated functions, its schema if install created it
+/// and nothing else lives there, and its catalog row.
+#[pg_extern(volatile, parallel_unsafe)]
+fn uninstall(name: &str) {
+    uninstall_plugin(name).or_report()
+}
+
+/// Requires USAGE on the plugin's schema, as calling its generated functions does.
+fn check_usage(schema: &str, plugin: &str) -> PluginResult<()> {
+    let Ok(cschema) = std::ffi::CString::new(schema) else {
+        return Ok(());
+    };
+    // SAFETY: catalog lookups with a valid C string; missing_ok avoids an ERROR.
+    let allowed = unsafe {
+        let nsp = pg_sys::get_namespace_oid(cschema.as_ptr(), true);
+        nsp == pg_sys::Oid::INVALID
+            || pg_sys::pg_namespace_aclcheck(nsp, pg_sys::GetUserId(), pg_sys::ACL_USAGE as _)
+                == pg_sys::AclResult::ACLCHECK_OK
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(PluginError::PermissionDenied(format!(
+            "permission denied for plugin \"{plugin}\": USAGE on schema \"{schema}\" is required"
+        )))
+    }
+}
+
+fn transform(plugin: &str, export: Option<&str>, input: Json, positional_single: bool) -> PluginResult<Option<Json>> {
+    let resolved = resolve_plugin(plugin)?;
+    check_usage(&resolved.schema, plugin)?;
+    let exports = &resolved.compiled.exports;
+    let index = match export {
+        Some(name) => find_export(&resolved, name)?,
+        None => match exports.iter().position(|e| e.name == "transform") {
+            Some(i) => i,
+            None if exports.len() == 1 => 0,
+            None => {
+                return Err(PluginError::UndefinedExport(
+                    format!("plugin \"{plugin}\" has no export named \"transform\" and more than one export"),
+                    Some("name the export: wasm_transform(plugin, export, args)".into()),
+                ));
+            }
+        },
+    };
+    let ex = &exports[index];
+    let what = format!("plugin \"{plugin}\" export \"{}\"", ex.name);
+    let params = &ex.sig.params;
+    let args: Vec<Val> = if positional_single {
+        if params.len() != 1 {
+            return Err(PluginError::bad_value(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!(
+                    "{what} takes {} parameters, not one: use wasm_transform(plugin, export, args)",
+                    params.len()
+                ),
+            ));
+        }
+        vec![json_to_val(&params[0].1, &input, "$").map_err(|e| e.into_plugin_error(&format!("input of {what}")))?]
+    } else {
+        json_args(&what, params, &input)?
+    };
+    let result = call_export(plugin, &resolved.compiled, ex, &args)?;
+    let (value, ty) = unwrap_result(result, ex.sig.result.as_ref(), &what)?;
+    Ok(match (value, ty) {
+        (Some(v), Some(t)) => Some(val_to_json(&t, &v)),
+        _ => None,
+    })
+}
+
+/// Arguments from a JSON array (in order) or object (by parameter name).
+fn json_args(what: &str, params: &[(String, crate::types::WitType)], args: &Json) -> PluginResult<Vec<Val>> {
+    let convert = |i: usize, v: &Json| {
+        let (pname, pty) = &params[i];
+        json_to_val(pty, v, "$").map_err(|e| e.into_plugin_error(&format!("argument {} of {what}", sql_ident(pname))))
+    };
+    match args {
+        Json::Array(items) => {
+            if items.len() != params.len() {
+                return Err(PluginError::bad_value(
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    format!("{what} takes {} arguments, {} given", params.len(), items.len()),
+                ));
+            }
+            items.iter().enumerate().map(|(i, v)| convert(i, v)).collect()
+        }
+        Json::Object(map) => {
+            if let Some(unknown) = map
+                .keys()
+                .find(|k| !params.iter().any(|(n, _)| n == *k || sql_ident(n) == **k))
+            {
+                return Err(PluginError::bad_value(
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    format!("{what} has no parameter \"{unknown}\""),
+                ));
+            }
+            params
+                .iter()
+                .enumerate()
+                .map(|(i, (n, t))| match map.get(&sql_ident(n)).or_else(|| map.get(n)) {
+                    Some(v) => convert(i, v),
+                    None if matches!(t, crate::types::WitType::Option(_)) => Ok(Val::Option(None)),
+                    None => Err(PluginError::bad_value(
+                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        format!("argument {} of {what} is missing", sql_ident(n)),
+                    )),
+                })
+                .collect()
+        }
+        _ => Err(PluginError::bad_value(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("arguments of {what} must be a JSON array or object"),
+        )),
+    }
+}
+
+/// `wasm_transform` lives in `pg_catalog`, which every lookup searches first: callers need no
+/// `search_path`, and no schema earlier in it can shadow the function.
+#[pg_schema]
+mod pg_catalog {
+    use pgrx::prelude::*;
+    use pgrx::JsonB;
+
+    use crate::error::OrReport;
+
+    /// Call the plugin's `transform` export (or its only export) with `input` as its single
+    /// parameter; JSON in, JSON out.
+    #[pg_extern(name = "wasm_transform", volatile, parallel_unsafe)]
+    fn wasm_transform_input(plugin: &str, input: JsonB) -> Option<JsonB> {
+        super::transform(plugin, None, input.0, true).or_report().map(JsonB)
+    }
+
+    /// Call any export of the plugin; `args` is a JSON array of its parameters in order, or an
+    /// object keyed by parameter name.
+    #[pg_extern(name = "wasm_transform", volatile, parallel_unsafe)]
+    fn wasm_transform_export(plugin: &str, export: &str, args: JsonB) -> Option<JsonB> {
+        super::transform(plugin, Some(export), args.0, false).or_report().map(JsonB)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_name;
+
+    #[test]
+    fn plugin_names_are_lower_case_identifiers() {
+        assert!(valid_name("slugify"));
+        assert!(valid_name("_x1"));
+        assert!(!valid_name(""));
+        assert!(!valid_name("1x"));
+        assert!(!valid_name("Slug"));
+        assert!(!valid_name("a-b"));
+        assert!(!valid_name("a;drop"));
+        assert!(!valid_name(&"a".repeat(64)));
+    }
+}

@@ -1,0 +1,157 @@
+//! The plugin catalog: table `wasm.plugins`, read and written through SPI, and the backend's
+//! cache of resolved plugins, invalidated at commit of any install, replace or uninstall.
+//!
+//! Every query is schema-qualified and uses `OPERATOR(pg_catalog.=)`, so nothing depends on
+//! the caller's `search_path`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+use pgrx::pg_sys;
+
+use crate::error::{PluginError, PluginResult};
+use crate::runtime::plugin::{CompiledPlugin, load_component};
+
+/// An installed plugin, resolved to its compiled component.
+pub struct ResolvedPlugin {
+    /// Its name in the catalog.
+    pub name: String,
+    /// The schema its functions were generated into.
+    pub schema: String,
+    /// The compiled component.
+    pub compiled: Rc<CompiledPlugin>,
+}
+
+thread_local! {
+    static PLUGINS: RefCell<HashMap<String, Rc<ResolvedPlugin>>> = RefCell::new(HashMap::new());
+    static PLUGINS_RELID: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::Oid::INVALID) };
+    /// Bumped whenever the catalog changes; holders of resolved functions compare it.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The catalog generation: changes whenever a cached resolution may be stale.
+pub fn generation() -> u64 {
+    GENERATION.with(|g| g.get())
+}
+
+/// Forget every cached plugin resolution of this backend.
+pub fn invalidate_local() {
+    PLUGINS.with(|p| p.borrow_mut().clear());
+    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn relcache_callback(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    let ours = PLUGINS_RELID.with(|r| r.get());
+    if relid == pg_sys::Oid::INVALID || ours == pg_sys::Oid::INVALID || relid == ours {
+        invalidate_local();
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn proc_callback(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
+    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+}
+
+/// Register the invalidation callbacks; called once per backend from `_PG_init`.
+pub fn register_callbacks() {
+    // SAFETY: both callbacks only touch this backend's thread-locals; they are registered once,
+    // as Postgres requires, from _PG_init.
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(Some(relcache_callback), pg_sys::Datum::from(0));
+        pg_sys::CacheRegisterSyscacheCallback(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            Some(proc_callback),
+            pg_sys::Datum::from(0),
+        );
+    }
+}
+
+/// Tell every backend, at commit, that the catalog changed.
+pub fn broadcast_change() -> PluginResult<()> {
+    let relid = plugins_relid()?;
+    // SAFETY: queues a relcache invalidation for an existing relation; sent at commit.
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+    Ok(())
+}
+
+fn plugins_relid() -> PluginResult<pg_sys::Oid> {
+    let known = PLUGINS_RELID.with(|r| r.get());
+    if known != pg_sys::Oid::INVALID {
+        return Ok(known);
+    }
+    let oid = Spi::get_one::<pg_sys::Oid>("SELECT 'wasm.plugins'::pg_catalog.regclass::pg_catalog.oid")
+        .map_err(|e| PluginError::Internal(format!("cannot find wasm.plugins: {e}")))?
+        .ok_or_else(|| PluginError::Internal("cannot find wasm.plugins".into()))?;
+    PLUGINS_RELID.with(|r| r.set(oid));
+    Ok(oid)
+}
+
+/// Runs `f` with the bootstrap superuser as the current user, so the plugin's bytes can be
+/// read whatever the caller's column privileges (callers may not SELECT `bytes`).
+fn as_superuser<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(pg_sys::Oid, i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: restores the user and security context saved below.
+            unsafe { pg_sys::SetUserIdAndSecContext(self.0, self.1) };
+        }
+    }
+    let mut user = pg_sys::Oid::INVALID;
+    let mut context = 0;
+    // SAFETY: reads and then sets backend-local state; the guard restores it even when an
+    // ERROR unwinds through here (and Postgres' abort processing restores it too).
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID),
+            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+    }
+    let _restore = Restore(user, context);
+    f()
+}
+
+/// Resolve an installed plugin by name: from this backend's cache, or by reading the catalog
+/// and compiling (or finding compiled) its bytes.
+pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
+    if let Some(hit) = PLUGINS.with(|p| p.borrow().get(name).cloned()) {
+        return Ok(hit);
+    }
+    plugins_relid()?;
+    let row = as_superuser(|| {
+        Spi::connect(|client| {
+            let rows = client.select(
+                "SELECT sha256, schema_name::pg_catalog.text, bytes FROM wasm.plugins \
+                 WHERE name OPERATOR(pg_catalog.=) $1",
+                Some(1),
+                &[name.into()],
+            )?;
+            let mut out = None;
+            for row in rows {
+                let sha: Option<String> = row.get(1)?;
+                let schema: Option<String> = row.get(2)?;
+                let bytes: Option<Vec<u8>> = row.get(3)?;
+                out = Some((sha.unwrap_or_default(), schema.unwrap_or_default(), bytes.unwrap_or_default()));
+            }
+            Ok::<_, pgrx::spi::Error>(out)
+        })
+    })
+    .map_err(|e| PluginError::Internal(format!("cannot read wasm.plugins: {e}")))?;
+    let Some((sha256, schema, bytes)) = row else {
+        return Err(PluginError::UndefinedPlugin(
+            format!("plugin \"{name}\" is not installed"),
+            Some("wasm.plugins lists the installed plugins".into()),
+        ));
+    };
+    let compiled = load_component(&bytes, &sha256)?;
+    let resolved = Rc::new(ResolvedPlugin {
+        name: name.to_string(),
+        schema,
+        compiled,
+    });
+    PLUGINS.with(|p| p.borrow_mut().insert(name.to_string(), resolved.clone()));
+    Ok(resolved)
+}

@@ -1,0 +1,142 @@
+//! SQL datums ↔ component values for typed plugin functions, following the mapping of
+//! [`crate::types::sql_type_of`]. Range checks raise 22003, never wrap or truncate.
+
+use pgrx::prelude::*;
+use pgrx::{AnyNumeric, PgSqlErrorCode, pg_sys};
+use wasmtime::component::Val;
+
+use crate::error::{PluginError, PluginResult};
+use crate::types::WitType;
+
+fn out_of_range(what: &str, value: &dyn std::fmt::Display, ty: &WitType) -> PluginError {
+    PluginError::bad_value(
+        PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        format!("{what}: {value} is out of range for WIT type {ty}"),
+    )
+}
+
+/// Read a non-null datum of the type `T` maps to.
+///
+/// SAFETY (for callers): `datum` must be a non-null value of the SQL type that
+/// `sql_type_of(ty)` names.
+unsafe fn get<T: FromDatum>(datum: pg_sys::Datum, what: &str) -> PluginResult<T> {
+    // SAFETY: the caller guarantees the datum's type; it is not null.
+    unsafe { T::from_datum(datum, false) }
+        .ok_or_else(|| PluginError::Internal(format!("{what}: could not read the SQL value")))
+}
+
+/// Convert a SQL argument to a component value of WIT type `ty`. `what` names the parameter
+/// in messages.
+///
+/// # Safety
+/// `datum` must be of the SQL type that `sql_type_of(ty)` chose, as the validator checked.
+pub unsafe fn datum_to_val(datum: pg_sys::Datum, isnull: bool, ty: &WitType, what: &str) -> PluginResult<Val> {
+    if let WitType::Option(inner) = ty {
+        if isnull {
+            return Ok(Val::Option(None));
+        }
+        // SAFETY: same datum, same type contract, for the inner type.
+        return Ok(Val::Option(Some(Box::new(unsafe { datum_to_val(datum, false, inner, what) }?))));
+    }
+    if isnull {
+        return Err(PluginError::bad_value(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("{what} cannot be NULL: its WIT type {ty} is not an option"),
+        ));
+    }
+    // SAFETY: the match arms read the datum as the SQL type sql_type_of maps `ty` to.
+    unsafe {
+        Ok(match ty {
+            WitType::Bool => Val::Bool(get::<bool>(datum, what)?),
+            WitType::S8 => {
+                let v = get::<i16>(datum, what)?;
+                Val::S8(i8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+            }
+            WitType::U8 => {
+                let v = get::<i16>(datum, what)?;
+                Val::U8(u8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+            }
+            WitType::S16 => Val::S16(get::<i16>(datum, what)?),
+            WitType::U16 => {
+                let v = get::<i32>(datum, what)?;
+                Val::U16(u16::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+            }
+            WitType::S32 => Val::S32(get::<i32>(datum, what)?),
+            WitType::U32 => {
+                let v = get::<i64>(datum, what)?;
+                Val::U32(u32::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+            }
+            WitType::S64 => Val::S64(get::<i64>(datum, what)?),
+            WitType::U64 => {
+                let v = get::<AnyNumeric>(datum, what)?;
+                let text = v.to_string();
+                Val::U64(text.parse::<u64>().map_err(|_| out_of_range(what, &text, ty))?)
+            }
+            WitType::F32 => Val::Float32(get::<f32>(datum, what)?),
+            WitType::F64 => Val::Float64(get::<f64>(datum, what)?),
+            WitType::Char => {
+                let s = get::<String>(datum, what)?;
+                let mut chars = s.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Val::Char(c),
+                    _ => {
+                        return Err(PluginError::bad_value(
+                            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                            format!("{what} must be exactly one character (WIT char), got {} characters", s.chars().count()),
+                        ));
+                    }
+                }
+            }
+            WitType::String => Val::String(get::<String>(datum, what)?),
+            WitType::List(inner) if **inner == WitType::U8 => {
+                Val::List(get::<Vec<u8>>(datum, what)?.into_iter().map(Val::U8).collect())
+            }
+            other => {
+                return Err(PluginError::UnsupportedType(format!(
+                    "{what}: WIT type {other} has no SQL mapping yet"
+                )));
+            }
+        })
+    }
+}
+
+/// Convert a component result value of WIT type `ty` to a SQL datum; `None` is SQL NULL.
+pub fn val_to_datum(val: Val, ty: &WitType, what: &str) -> PluginResult<Option<pg_sys::Datum>> {
+    let mismatch = |v: &Val| PluginError::Internal(format!("{what}: the guest returned {v:?} for WIT type {ty}"));
+    Ok(match (ty, val) {
+        (WitType::Option(_), Val::Option(None)) => None,
+        (WitType::Option(inner), Val::Option(Some(v))) => return val_to_datum(*v, inner, what),
+        (_, Val::Bool(b)) => b.into_datum(),
+        (_, Val::S8(i)) => (i as i16).into_datum(),
+        (_, Val::U8(i)) => (i as i16).into_datum(),
+        (_, Val::S16(i)) => i.into_datum(),
+        (_, Val::U16(i)) => (i as i32).into_datum(),
+        (_, Val::S32(i)) => i.into_datum(),
+        (_, Val::U32(i)) => (i as i64).into_datum(),
+        (_, Val::S64(i)) => i.into_datum(),
+        (_, Val::U64(i)) => AnyNumeric::from(i).into_datum(),
+        (_, Val::Float32(f)) => f.into_datum(),
+        (_, Val::Float64(f)) => f.into_datum(),
+        (_, Val::Char(c)) => c.to_string().into_datum(),
+        (_, Val::String(s)) => {
+            if s.contains('\0') {
+                return Err(PluginError::bad_value(
+                    PgSqlErrorCode::ERRCODE_UNTRANSLATABLE_CHARACTER,
+                    format!("{what}: the guest returned a string containing a NUL character, which text cannot hold"),
+                ));
+            }
+            s.into_datum()
+        }
+        (WitType::List(inner), Val::List(items)) if **inner == WitType::U8 => {
+            let bytes: Vec<u8> = items
+                .iter()
+                .map(|v| match v {
+                    Val::U8(b) => Ok(*b),
+                    other => Err(mismatch(other)),
+                })
+                .collect::<PluginResult<_>>()?;
+            bytes.into_datum()
+        }
+        (_, other) => return Err(mismatch(&other)),
+    })
+}

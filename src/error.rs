@@ -1,0 +1,174 @@
+//! The one error type of the extension, and its mapping to SQLSTATEs.
+//!
+//! Every fallible path that SQL can reach returns [`PluginError`]; the SQL-facing entry points
+//! turn it into an `ERROR` with a specific SQLSTATE, a lower-case message, and detail or hint
+//! where they help the user act on it.
+
+use pgrx::PgSqlErrorCode;
+use pgrx::pg_sys::panic::ErrorReport;
+
+/// Everything that can go wrong between SQL and a component.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The bytes handed to `wasm.install` are not a WebAssembly component.
+    #[error("{0}")]
+    InvalidComponent(String, Option<String>),
+    /// The component needs an import that the host does not provide.
+    #[error("{0}")]
+    UnsatisfiedImport(String, Option<String>),
+    /// A WIT type that has no SQL mapping (yet).
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// A plugin name, schema name or option is malformed.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The plugin name is taken and `replace` was not asked for.
+    #[error("{0}")]
+    DuplicatePlugin(String),
+    /// No plugin by that name, or no such export in it.
+    #[error("{0}")]
+    UndefinedPlugin(String, Option<String>),
+    /// No export of that name in the plugin.
+    #[error("{0}")]
+    UndefinedExport(String, Option<String>),
+    /// A `LANGUAGE wasm` function whose SQL signature does not fit its export.
+    #[error("{0}")]
+    SignatureMismatch(String, Option<String>),
+    /// The caller lacks a privilege.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// A SQL value that cannot be passed to the guest (NULL where WIT has no option,
+    /// a number out of the WIT type's range, a malformed JSON argument, ...).
+    #[error("{message}")]
+    BadValue {
+        /// What went wrong, naming the parameter.
+        message: String,
+        /// The SQLSTATE that fits (22003, 22004, 22023, 22P02, ...).
+        code: PgSqlErrorCode,
+    },
+    /// The guest trapped or a limit stopped it; the instance has been discarded.
+    #[error("{message}")]
+    GuestTrap {
+        /// "plugin p export e trapped: ..."
+        message: String,
+        /// The whole cause chain, with the wasm backtrace.
+        detail: String,
+        /// 57014 for a cancel or timeout, 54000 for a limit, 38000 otherwise.
+        code: PgSqlErrorCode,
+    },
+    /// The guest returned `result::err`.
+    #[error("{message}")]
+    GuestError {
+        /// "plugin p export e returned an error: <E>"
+        message: String,
+        /// The error value rendered as JSON.
+        detail: String,
+    },
+    /// The integrity check of stored bytes failed.
+    #[error("{0}")]
+    Corrupted(String),
+    /// A failure inside the runtime that the user cannot cause by input.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Results of this crate.
+pub type PluginResult<T> = Result<T, PluginError>;
+
+impl PluginError {
+    /// A `BadValue` with the given SQLSTATE.
+    pub fn bad_value(code: PgSqlErrorCode, message: impl Into<String>) -> Self {
+        PluginError::BadValue {
+            message: message.into(),
+            code,
+        }
+    }
+
+    /// The SQLSTATE that this error is reported with.
+    pub fn sqlstate(&self) -> PgSqlErrorCode {
+        use PgSqlErrorCode::*;
+        match self {
+            PluginError::InvalidComponent(..) => ERRCODE_INVALID_BINARY_REPRESENTATION,
+            PluginError::UnsatisfiedImport(..) => ERRCODE_FEATURE_NOT_SUPPORTED,
+            PluginError::UnsupportedType(..) => ERRCODE_FEATURE_NOT_SUPPORTED,
+            PluginError::InvalidArgument(..) => ERRCODE_INVALID_PARAMETER_VALUE,
+            PluginError::DuplicatePlugin(..) => ERRCODE_DUPLICATE_OBJECT,
+            PluginError::UndefinedPlugin(..) => ERRCODE_UNDEFINED_OBJECT,
+            PluginError::UndefinedExport(..) => ERRCODE_UNDEFINED_FUNCTION,
+            PluginError::SignatureMismatch(..) => ERRCODE_INVALID_FUNCTION_DEFINITION,
+            PluginError::PermissionDenied(..) => ERRCODE_INSUFFICIENT_PRIVILEGE,
+            PluginError::BadValue { code, .. } => *code,
+            PluginError::GuestTrap { code, .. } => *code,
+            PluginError::GuestError { .. } => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+            PluginError::Corrupted(..) => ERRCODE_DATA_CORRUPTED,
+            PluginError::Internal(..) => ERRCODE_INTERNAL_ERROR,
+        }
+    }
+
+    fn detail(&self) -> Option<&str> {
+        match self {
+            PluginError::InvalidComponent(_, d)
+            | PluginError::UnsatisfiedImport(_, d)
+            | PluginError::UndefinedPlugin(_, d)
+            | PluginError::UndefinedExport(_, d)
+            | PluginError::SignatureMismatch(_, d) => d.as_deref(),
+            PluginError::GuestTrap { detail, .. } | PluginError::GuestError { detail, .. } => {
+                Some(detail)
+            }
+            _ => None,
+        }
+    }
+
+    fn hint(&self) -> Option<&'static str> {
+        match self {
+            PluginError::InvalidComponent(m, _) if m.contains("core module") => Some(
+                "make a component of it first, e.g. `wasm-tools component new module.wasm -o component.wasm`",
+            ),
+            PluginError::DuplicatePlugin(_) => Some("pass replace => true to upgrade it"),
+            _ => None,
+        }
+    }
+
+    /// Raise this error as a Postgres `ERROR`. Does not return.
+    pub fn report(self) -> ! {
+        let mut report = ErrorReport::new(self.sqlstate(), self.to_string(), "pg_component");
+        if let Some(detail) = self.detail() {
+            report = report.set_detail(detail);
+        }
+        if let Some(hint) = self.hint() {
+            report = report.set_hint(hint);
+        }
+        drop(self);
+        report.report(pgrx::PgLogLevel::ERROR);
+        unreachable!("ERROR does not return")
+    }
+}
+
+/// Unwrap a result or raise its error as a Postgres `ERROR`.
+pub trait OrReport<T> {
+    /// The value, or an `ERROR` with the error's SQLSTATE.
+    fn or_report(self) -> T;
+}
+
+impl<T> OrReport<T> for PluginResult<T> {
+    fn or_report(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => e.report(),
+        }
+    }
+}
+
+/// Render a wasmtime error with its whole cause chain: the outer context alone
+/// ("error while executing at wasm backtrace") hides the reason.
+pub fn render_chain(err: &wasmtime::Error) -> (String, String) {
+    let mut causes: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+    causes.dedup();
+    // The innermost cause is the reason ("integer divide by zero", "unreachable", ...);
+    // the outer ones carry the wasm backtrace.
+    let reason = causes
+        .last()
+        .map(|s| s.lines().next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    (reason, causes.join("\n"))
+}

@@ -1,0 +1,66 @@
+//! The extension's configuration parameters (GUCs). The limits are superuser-only: a user
+//! who could raise them could take the server's memory or time.
+
+use std::time::Duration;
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+
+/// `wasm.max_memory`: cap on one instance's linear memory, in MB.
+pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
+/// `wasm.max_call_time`: wall-clock limit of one guest call, in ms; 0 = none beyond
+/// `statement_timeout`.
+pub static MAX_CALL_TIME_MS: GucSetting<i32> = GucSetting::<i32>::new(0);
+/// `wasm.max_component_size`: largest component `wasm.install` accepts, in MB.
+pub static MAX_COMPONENT_SIZE_MB: GucSetting<i32> = GucSetting::<i32>::new(64);
+
+/// Register the GUCs; called from `_PG_init`.
+pub fn register() {
+    GucRegistry::define_int_guc(
+        c"wasm.max_memory",
+        c"Maximum linear memory of one plugin instance.",
+        c"A guest that grows beyond it gets an error. Only superusers can change it.",
+        &MAX_MEMORY_MB,
+        1,
+        64 * 1024,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
+    );
+    GucRegistry::define_int_guc(
+        c"wasm.max_call_time",
+        c"Maximum wall-clock time of one plugin call (0 = only statement_timeout applies).",
+        c"A guest call running longer is stopped with SQLSTATE 57014. Only superusers can change it.",
+        &MAX_CALL_TIME_MS,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"wasm.max_component_size",
+        c"Largest component wasm.install accepts.",
+        c"Only superusers can change it.",
+        &MAX_COMPONENT_SIZE_MB,
+        1,
+        1024,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
+    );
+}
+
+/// `wasm.max_memory` in bytes.
+pub fn max_memory_bytes() -> usize {
+    (MAX_MEMORY_MB.get().max(1) as usize) << 20
+}
+
+/// `wasm.max_call_time`, if set.
+pub fn max_call_time() -> Option<Duration> {
+    match MAX_CALL_TIME_MS.get() {
+        ms if ms > 0 => Some(Duration::from_millis(ms as u64)),
+        _ => None,
+    }
+}
+
+/// `wasm.max_component_size` in bytes.
+pub fn max_component_bytes() -> usize {
+    (MAX_COMPONENT_SIZE_MB.get().max(1) as usize) << 20
+}

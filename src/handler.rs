@@ -1,0 +1,252 @@
+//! `LANGUAGE wasm`: the call handler that runs a plugin function and the validator that checks
+//! a `CREATE FUNCTION … LANGUAGE wasm AS 'plugin/export'` against the export's WIT signature.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pgrx::pg_catalog::pg_proc::PgProc;
+use pgrx::prelude::*;
+use pgrx::pg_sys;
+use wasmtime::component::Val;
+
+use crate::catalog::{ResolvedPlugin, generation, resolve_plugin};
+use crate::datum::{datum_to_val, val_to_datum};
+use crate::error::{OrReport, PluginError, PluginResult};
+use crate::json::val_to_json;
+use crate::runtime::call::call_export;
+use crate::runtime::plugin::Export;
+use crate::types::{SqlReturn, SqlSignature, WitType};
+
+/// A `LANGUAGE wasm` function resolved to its export, valid while the catalog generation
+/// is unchanged.
+struct BoundFunction {
+    plugin: Rc<ResolvedPlugin>,
+    export: usize,
+    generation: u64,
+}
+
+thread_local! {
+    static BOUND: RefCell<HashMap<pg_sys::Oid, Rc<BoundFunction>>> = RefCell::new(HashMap::new());
+}
+
+/// Split a function body `plugin/export`.
+pub fn parse_body(body: &str) -> PluginResult<(&str, &str)> {
+    let body = body.trim();
+    match body.split_once('/') {
+        Some((p, e)) if !p.is_empty() && !e.is_empty() => Ok((p, e)),
+        _ => Err(PluginError::SignatureMismatch(
+            format!("the body of a LANGUAGE wasm function must be 'plugin/export', not '{body}'"),
+            None,
+        )),
+    }
+}
+
+fn format_type(oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be accepts any OID and returns a palloc'd C string.
+    unsafe {
+        let p = pg_sys::format_type_be(oid);
+        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+/// Check a function's SQL signature against its export, naming both types on a mismatch.
+fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult<()> {
+    let what = format!("plugin \"{plugin}\" export \"{}\"", export.name);
+    let sql = SqlSignature::of(&export.sig).map_err(|ty| {
+        PluginError::UnsupportedType(format!("{what} uses WIT type {ty}, which has no SQL mapping yet"))
+    })?;
+    let mismatch = |msg: String| {
+        PluginError::SignatureMismatch(
+            format!("function does not match {what}"),
+            Some(format!("{msg}; the export is {}, i.e. {}", export.sig.wit(), sql.sql_text())),
+        )
+    };
+    let argtypes = proc.proargtypes();
+    if argtypes.len() != sql.params.len() {
+        return Err(mismatch(format!(
+            "the function takes {} arguments, the export {}",
+            argtypes.len(),
+            sql.params.len()
+        )));
+    }
+    for (i, (oid, (name, mapping))) in argtypes.iter().zip(&sql.params).enumerate() {
+        if *oid != mapping.sql.oid() {
+            return Err(mismatch(format!(
+                "argument {} is {} but parameter {name} ({}) needs {}",
+                i + 1,
+                format_type(*oid),
+                export.sig.params[i].1,
+                mapping.sql.sql_name()
+            )));
+        }
+    }
+    let (ret_oid, ret_name) = match &sql.ret {
+        SqlReturn::Void => (pg_sys::VOIDOID, "void"),
+        SqlReturn::Value(m) => (m.sql.oid(), m.sql.sql_name()),
+    };
+    if proc.prorettype() != ret_oid || proc.proretset() {
+        let returns = if proc.proretset() {
+            format!("SETOF {}", format_type(proc.prorettype()))
+        } else {
+            format_type(proc.prorettype())
+        };
+        let wit = export.sig.result.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "nothing".into());
+        return Err(mismatch(format!("the function returns {returns} but the export returns {wit}, i.e. {ret_name}")));
+    }
+    Ok(())
+}
+
+fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
+    let current = generation();
+    if let Some(hit) = BOUND.with(|b| b.borrow().get(&fn_oid).cloned()) {
+        if hit.generation == current {
+            return Ok(hit);
+        }
+    }
+    let proc = PgProc::new(fn_oid)
+        .ok_or_else(|| PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32())))?;
+    let body = proc.prosrc();
+    let (plugin_name, export_name) = parse_body(&body)?;
+    let plugin = resolve_plugin(plugin_name)?;
+    let export = find_export(&plugin, export_name)?;
+    check_signature(&proc, plugin_name, &plugin.compiled.exports[export])?;
+    let bound = Rc::new(BoundFunction {
+        plugin,
+        export,
+        generation: current,
+    });
+    BOUND.with(|b| b.borrow_mut().insert(fn_oid, bound.clone()));
+    Ok(bound)
+}
+
+/// Index of the export named `name` (WIT or SQL spelling).
+pub fn find_export(plugin: &ResolvedPlugin, name: &str) -> PluginResult<usize> {
+    plugin
+        .compiled
+        .exports
+        .iter()
+        .position(|e| e.name == name)
+        .or_else(|| plugin.compiled.exports.iter().position(|e| e.sql_name == name))
+        .ok_or_else(|| {
+            let names: Vec<&str> = plugin.compiled.exports.iter().map(|e| e.name.as_str()).collect();
+            PluginError::UndefinedExport(
+                format!("plugin \"{}\" has no export \"{name}\"", plugin.name),
+                Some(format!("its exports are: {}", names.join(", "))),
+            )
+        })
+}
+
+/// Unwrap a `result<T, E>`: `ok` gives T, `err` becomes an ERROR carrying E.
+pub fn unwrap_result(value: Option<Val>, ty: Option<&WitType>, what: &str) -> PluginResult<(Option<Val>, Option<WitType>)> {
+    match (ty, value) {
+        (Some(WitType::Result { ok, err }), Some(Val::Result(r))) => match r {
+            Ok(v) => Ok((v.map(|b| *b), ok.as_deref().cloned())),
+            Err(e) => {
+                let rendered = match (err.as_deref(), e.as_deref()) {
+                    (Some(t), Some(v)) => val_to_json(t, v),
+                    _ => serde_json::Value::Null,
+                };
+                let text = match &rendered {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => "(no error value)".to_string(),
+                    other => other.to_string(),
+                };
+                Err(PluginError::GuestError {
+                    message: format!("{what} returned an error: {text}"),
+                    detail: rendered.to_string(),
+                })
+            }
+        },
+        (ty, value) => Ok((value, ty.cloned())),
+    }
+}
+
+/// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.
+unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys::Datum> {
+    // SAFETY: Postgres passes a valid fcinfo with flinfo set to the called function.
+    let (fn_oid, nargs) = unsafe { ((*(*fcinfo).flinfo).fn_oid, (*fcinfo).nargs as usize) };
+    let bound = bind_function(fn_oid)?;
+    let export = &bound.plugin.compiled.exports[bound.export];
+    let what = format!("plugin \"{}\" export \"{}\"", bound.plugin.name, export.name);
+    // SAFETY: args has nargs entries (a flexible array member sized by the caller).
+    let raw_args = unsafe { (*fcinfo).args.as_slice(nargs) };
+    let mut args = Vec::with_capacity(nargs);
+    for (arg, (pname, pty)) in raw_args.iter().zip(&export.sig.params) {
+        let label = format!("argument {pname} of {what}");
+        // SAFETY: the signature was checked against the export when the function was bound.
+        args.push(unsafe { datum_to_val(arg.value, arg.isnull, pty, &label) }?);
+    }
+    let result = call_export(&bound.plugin.name, &bound.plugin.compiled, export, &args)?;
+    let (value, ty) = unwrap_result(result, export.sig.result.as_ref(), &what)?;
+    let datum = match (value, ty) {
+        (Some(v), Some(t)) => val_to_datum(v, &t, &format!("result of {what}"))?,
+        _ => None,
+    };
+    // SAFETY: fcinfo is valid for the duration of the call.
+    unsafe {
+        match datum {
+            Some(d) => {
+                (*fcinfo).isnull = false;
+                Ok(d)
+            }
+            None => {
+                (*fcinfo).isnull = true;
+                Ok(pg_sys::Datum::from(0))
+            }
+        }
+    }
+}
+
+/// Postgres V1 info record for the handler.
+#[unsafe(no_mangle)]
+pub extern "C" fn pg_finfo_wasm_call_handler() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// The call handler of `LANGUAGE wasm`.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn wasm_call_handler(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: called by Postgres' function manager with a valid fcinfo.
+    unsafe { call_function(fcinfo) }.or_report()
+}
+
+/// Postgres V1 info record for the validator.
+#[unsafe(no_mangle)]
+pub extern "C" fn pg_finfo_wasm_validator() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+fn validate(fn_oid: pg_sys::Oid) -> PluginResult<()> {
+    // SAFETY: check_function_bodies is a plain GUC variable.
+    if !unsafe { pg_sys::check_function_bodies } {
+        return Ok(());
+    }
+    let proc = PgProc::new(fn_oid)
+        .ok_or_else(|| PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32())))?;
+    let body = proc.prosrc();
+    let (plugin_name, export_name) = parse_body(&body)?;
+    let plugin = resolve_plugin(plugin_name)?;
+    let export = find_export(&plugin, export_name)?;
+    check_signature(&proc, plugin_name, &plugin.compiled.exports[export])
+}
+
+/// The validator of `LANGUAGE wasm`: the body must name an installed plugin's export whose
+/// WIT signature maps to the function's SQL signature. Skipped when `check_function_bodies`
+/// is off, as pg_restore sets it.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn wasm_validator(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: the validator is declared STRICT with one oid argument.
+    let fn_oid = unsafe { pg_sys::Oid::from_datum((*fcinfo).args.as_slice(1)[0].value, false) }
+        .unwrap_or(pg_sys::Oid::INVALID);
+    // SAFETY: CheckFunctionValidatorAccess checks the caller may validate this function.
+    let proceed = unsafe { pg_sys::CheckFunctionValidatorAccess((*(*fcinfo).flinfo).fn_oid, fn_oid) };
+    if proceed {
+        validate(fn_oid).or_report();
+    }
+    pg_sys::Datum::from(0)
+}

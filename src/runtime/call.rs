@@ -1,0 +1,195 @@
+//! Calling an export: instances reused within one transaction for one role, discarded after a
+//! trap, interrupted by Postgres' cancel, `statement_timeout` and the per-call time limit, and
+//! guest output flushed to the server log after every call.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use pgrx::pg_sys;
+use pgrx::PgSqlErrorCode;
+use wasmtime::component::{Instance, Val};
+use wasmtime::{Store, UpdateDeadline};
+
+use super::host::HostState;
+use super::plugin::{CompiledPlugin, Export};
+use super::runtime;
+use crate::error::{PluginError, PluginResult, render_chain};
+use crate::guc;
+
+/// Why the epoch callback stopped a guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Query cancel, `statement_timeout` or backend termination is pending.
+    Interrupt,
+    /// `wasm.max_call_time` ran out.
+    CallTime,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Interrupt => f.write_str("interrupted by a query cancel or timeout"),
+            Stop::CallTime => f.write_str("wasm.max_call_time exceeded"),
+        }
+    }
+}
+
+impl std::error::Error for Stop {}
+
+/// A live instance of one component for one role in one transaction.
+struct LiveInstance {
+    store: Store<HostState>,
+    instance: Instance,
+    lxid: pg_sys::LocalTransactionId,
+}
+
+thread_local! {
+    static INSTANCES: RefCell<HashMap<(String, pg_sys::Oid), LiveInstance>> = RefCell::new(HashMap::new());
+}
+
+fn current_lxid() -> pg_sys::LocalTransactionId {
+    // SAFETY: MyProc is set for every backend before any SQL function runs.
+    unsafe { (*pg_sys::MyProc).lxid }
+}
+
+fn current_role() -> pg_sys::Oid {
+    // SAFETY: GetUserId only reads backend-local state.
+    unsafe { pg_sys::GetUserId() }
+}
+
+/// Whether Postgres wants the running statement or the backend to stop.
+fn interrupt_pending() -> bool {
+    // SAFETY: plain reads of sig_atomic_t flags that Postgres' signal handlers set.
+    unsafe {
+        std::ptr::read_volatile(&raw const pg_sys::QueryCancelPending) != 0
+            || std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) != 0
+    }
+}
+
+fn new_instance(compiled: &CompiledPlugin) -> PluginResult<LiveInstance> {
+    let rt = runtime()?;
+    let mut store = Store::new(&rt.engine, HostState::new(guc::max_memory_bytes()));
+    store.limiter(|s| &mut s.limits);
+    arm_deadline(&mut store, guc::max_call_time());
+    let instance = compiled.pre.instantiate(&mut store).map_err(|e| trap_error(&e, "instantiation"))?;
+    Ok(LiveInstance {
+        store,
+        instance,
+        lxid: current_lxid(),
+    })
+}
+
+/// Check for interrupts at every epoch tick, and stop after `limit` if one is set.
+fn arm_deadline(store: &mut Store<HostState>, limit: Option<Duration>) {
+    let deadline = limit.map(|l| Instant::now() + l);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if interrupt_pending() {
+            return Err(wasmtime::Error::new(Stop::Interrupt));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(wasmtime::Error::new(Stop::CallTime));
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
+}
+
+fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
+    let (reason, detail) = render_chain(err);
+    let stop = err.chain().find_map(|c| c.downcast_ref::<Stop>().copied());
+    let code = match stop {
+        Some(Stop::Interrupt) => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+        Some(Stop::CallTime) => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+        None if detail.contains("forcing trap when growing memory") => {
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED
+        }
+        None => PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+    };
+    let reason = match stop {
+        Some(s) => s.to_string(),
+        None if code == PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED => {
+            format!("linear memory would exceed wasm.max_memory ({} MB)", guc::max_memory_bytes() >> 20)
+        }
+        None => reason,
+    };
+    PluginError::GuestTrap {
+        message: format!("{what} trapped: {reason}"),
+        detail,
+        code,
+    }
+}
+
+/// Send what the guest printed to the server log.
+fn flush_output(plugin: &str, state: &HostState) {
+    for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+        if let Some((text, dropped)) = pipe.drain() {
+            let text = text.trim_end();
+            if dropped > 0 {
+                pgrx::log!("plugin {plugin} {stream}: {text} [{dropped} more bytes dropped]");
+            } else {
+                pgrx::log!("plugin {plugin} {stream}: {text}");
+            }
+        }
+    }
+}
+
+/// Call `export` of `compiled` (installed as `plugin`) with `args`; returns its result value.
+/// A trap, a limit or an interrupt discards the instance and becomes an error naming the
+/// plugin and the export.
+pub fn call_export(
+    plugin: &str,
+    compiled: &CompiledPlugin,
+    export: &Export,
+    args: &[Val],
+) -> PluginResult<Option<Val>> {
+    let key = (compiled.sha256.clone(), current_role());
+    let lxid = current_lxid();
+    let what = format!("plugin \"{plugin}\" export \"{}\"", export.name);
+    let mut live = match INSTANCES.with(|m| m.borrow_mut().remove(&key)) {
+        Some(live) if live.lxid == lxid => live,
+        _ => new_instance(compiled).map_err(|e| rename_trap(e, &what))?,
+    };
+    arm_deadline(&mut live.store, guc::max_call_time());
+    let outcome = match live.instance.get_func(&mut live.store, export.index) {
+        Some(func) => {
+            let mut results = vec![Val::Bool(false); usize::from(export.sig.result.is_some())];
+            func.call(&mut live.store, args, &mut results)
+                .map(|()| results.pop())
+        }
+        None => return Err(PluginError::Internal(format!("{what} is missing from the instance"))),
+    };
+    flush_output(plugin, live.store.data());
+    match outcome {
+        Ok(v) => {
+            INSTANCES.with(|m| m.borrow_mut().insert(key, live));
+            Ok(v)
+        }
+        Err(e) => {
+            // The store may be mid-update after a trap: never enter it again.
+            drop(live);
+            if interrupt_pending() {
+                // Raises the proper 57014 (or FATAL for a terminate) now that no wasm frame
+                // is on the stack.
+                pgrx::check_for_interrupts!();
+            }
+            Err(trap_error(&e, &what))
+        }
+    }
+}
+
+fn rename_trap(err: PluginError, what: &str) -> PluginError {
+    match err {
+        PluginError::GuestTrap { message, detail, code } => PluginError::GuestTrap {
+            message: format!("{what}: {message}"),
+            detail,
+            code,
+        },
+        other => other,
+    }
+}
+
+/// Drop every live instance of this backend (after an install or uninstall, and in tests).
+pub fn discard_instances() {
+    INSTANCES.with(|m| m.borrow_mut().clear());
+}

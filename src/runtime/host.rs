@@ -1,0 +1,175 @@
+//! The per-store host state: WASI with every capability denied, memory limits, and guest
+//! stdout/stderr captured into bounded buffers that go to the server log after each call.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// How much guest output one store keeps between two flushes to the log; the rest is counted
+/// and dropped, so a guest that prints in a loop cannot flood the server log or the memory.
+pub const OUTPUT_CAP: usize = 64 * 1024;
+
+/// Bytes a guest wrote to one stream, shared between the stream handles WASI hands out and
+/// the host that drains it.
+#[derive(Default)]
+struct Captured {
+    bytes: Vec<u8>,
+    dropped: usize,
+}
+
+/// One guest output stream (stdout or stderr), bounded by [`OUTPUT_CAP`].
+#[derive(Clone, Default)]
+pub struct LogPipe(Arc<Mutex<Captured>>);
+
+impl LogPipe {
+    fn push(&self, data: &[u8]) {
+        let mut c = self.0.lock();
+        let room = OUTPUT_CAP.saturating_sub(c.bytes.len());
+        let take = room.min(data.len());
+        c.bytes.extend_from_slice(&data[..take]);
+        c.dropped += data.len() - take;
+    }
+
+    /// Take what was written since the last drain: the text and how many bytes were dropped.
+    pub fn drain(&self) -> Option<(String, usize)> {
+        let mut c = self.0.lock();
+        if c.bytes.is_empty() && c.dropped == 0 {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&c.bytes).into_owned();
+        let dropped = c.dropped;
+        c.bytes.clear();
+        c.dropped = 0;
+        Some((text, dropped))
+    }
+}
+
+impl IsTerminal for LogPipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogPipe {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for LogPipe {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for LogPipe {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.push(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Always accept: what exceeds the cap is dropped and counted, not refused, so a chatty
+        // guest keeps working.
+        Ok(OUTPUT_CAP)
+    }
+}
+
+impl tokio::io::AsyncWrite for LogPipe {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.push(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The data of one wasmtime `Store`: one instance of one plugin for one role in one
+/// transaction.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Memory and table caps, checked by wasmtime on every growth.
+    pub limits: StoreLimits,
+    /// Guest stdout.
+    pub stdout: LogPipe,
+    /// Guest stderr.
+    pub stderr: LogPipe,
+}
+
+impl HostState {
+    /// A sandbox with no filesystem, network, environment or arguments, whose linear memory
+    /// may grow to `max_memory` bytes.
+    pub fn new(max_memory: usize) -> HostState {
+        let stdout = LogPipe::default();
+        let stderr = LogPipe::default();
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(max_memory)
+            .trap_on_grow_failure(true)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_bounded_and_drained() {
+        let pipe = LogPipe::default();
+        assert_eq!(pipe.drain(), None);
+        pipe.push(b"hello ");
+        pipe.push(b"world");
+        assert_eq!(pipe.drain(), Some(("hello world".to_string(), 0)));
+        assert_eq!(pipe.drain(), None);
+        pipe.push(&vec![b'x'; OUTPUT_CAP + 10]);
+        let (text, dropped) = pipe.drain().unwrap();
+        assert_eq!(text.len(), OUTPUT_CAP);
+        assert_eq!(dropped, 10);
+    }
+}

@@ -1,0 +1,234 @@
+//! Compiling a component once per backend: validation of the bytes, the import check against
+//! our linker, the list of exports with their signatures, and the cache keyed by sha256.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+
+use super::host::HostState;
+use super::runtime;
+use crate::error::{PluginError, PluginResult, render_chain};
+use crate::types::{ExportSig, sql_ident};
+
+/// What a byte string claims to be, from its 8-byte preamble.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmKind {
+    /// A component (layer 1).
+    Component,
+    /// A core module (layer 0).
+    CoreModule,
+    /// Not WebAssembly at all.
+    NotWasm,
+}
+
+/// Classify bytes by their preamble: `\0asm`, then version and layer.
+pub fn classify_wasm(bytes: &[u8]) -> WasmKind {
+    if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
+        return WasmKind::NotWasm;
+    }
+    match (&bytes[4..6], &bytes[6..8]) {
+        (_, [1, 0]) => WasmKind::Component,
+        ([1, 0], [0, 0]) => WasmKind::CoreModule,
+        _ => WasmKind::NotWasm,
+    }
+}
+
+/// Lower-case hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// One exported function.
+pub struct Export {
+    /// The name users give it: the WIT function name, qualified as `interface#name` only
+    /// when two exported interfaces share a function name.
+    pub name: String,
+    /// Its snake_case SQL name.
+    pub sql_name: String,
+    /// Where to find it in an instance.
+    pub index: ComponentExportIndex,
+    /// Its WIT signature.
+    pub sig: ExportSig,
+}
+
+/// A compiled, import-checked component, shared by every plugin name with the same bytes.
+pub struct CompiledPlugin {
+    /// sha256 of the bytes.
+    pub sha256: String,
+    /// Ready to instantiate: imports resolved once.
+    pub pre: InstancePre<HostState>,
+    /// Exported functions, in export order.
+    pub exports: Vec<Export>,
+}
+
+thread_local! {
+    static COMPILED: RefCell<HashMap<String, Rc<CompiledPlugin>>> = RefCell::new(HashMap::new());
+}
+
+/// The compiled form of `bytes`, from this backend's cache or compiled now. `sha256` is the
+/// digest the caller expects (the catalog's); the bytes are checked against it before use.
+pub fn load_component(bytes: &[u8], sha256: &str) -> PluginResult<Rc<CompiledPlugin>> {
+    if let Some(hit) = COMPILED.with(|c| c.borrow().get(sha256).cloned()) {
+        return Ok(hit);
+    }
+    let actual = sha256_hex(bytes);
+    if actual != sha256 {
+        return Err(PluginError::Corrupted(format!(
+            "component bytes do not match their recorded sha256 (recorded {sha256}, found {actual})"
+        )));
+    }
+    let compiled = Rc::new(compile_component(bytes, actual)?);
+    COMPILED.with(|c| c.borrow_mut().insert(compiled.sha256.clone(), compiled.clone()));
+    Ok(compiled)
+}
+
+/// Whether the compiled form of `sha256` is in this backend's cache.
+pub fn is_cached(sha256: &str) -> bool {
+    COMPILED.with(|c| c.borrow().contains_key(sha256))
+}
+
+/// Validate, compile and import-check a component, and list its exports.
+pub fn compile_component(bytes: &[u8], sha256: String) -> PluginResult<CompiledPlugin> {
+    match classify_wasm(bytes) {
+        WasmKind::Component => {}
+        WasmKind::CoreModule => {
+            return Err(PluginError::InvalidComponent(
+                "the bytes are a core WebAssembly module, not a component".into(),
+                None,
+            ));
+        }
+        WasmKind::NotWasm if bytes.is_empty() => {
+            return Err(PluginError::InvalidComponent("the component is empty".into(), None));
+        }
+        WasmKind::NotWasm => {
+            return Err(PluginError::InvalidComponent(
+                "the bytes are not a WebAssembly component (bad magic number or version)".into(),
+                None,
+            ));
+        }
+    }
+    let rt = runtime()?;
+    let component = Component::new(&rt.engine, bytes).map_err(|e| {
+        let (reason, detail) = render_chain(&e);
+        PluginError::InvalidComponent(format!("invalid WebAssembly component: {reason}"), Some(detail))
+    })?;
+    let pre = rt.linker.instantiate_pre(&component).map_err(|e| {
+        let (_, detail) = render_chain(&e);
+        let first = detail.lines().last().unwrap_or_default().to_string();
+        let mut message = format!("the component has an import that pg_component does not provide: {first}");
+        if detail.contains("wasi:http") {
+            message.push_str(
+                " (a componentize-js build imports wasi:http unless built with `--disable http fetch-event`)",
+            );
+        }
+        PluginError::UnsatisfiedImport(message, Some(detail))
+    })?;
+    let exports = list_exports(&component)?;
+    Ok(CompiledPlugin {
+        sha256,
+        pre,
+        exports,
+    })
+}
+
+/// Every exported function, at the top level or one interface deep.
+fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
+    let rt = runtime()?;
+    let ty = component.component_type();
+    let mut found: Vec<(Option<String>, String, ComponentExportIndex, ExportSig)> = Vec::new();
+    for (name, item) in ty.exports(&rt.engine) {
+        match item.ty {
+            ComponentItem::ComponentFunc(f) => {
+                let index = component
+                    .get_export_index(None, name)
+                    .ok_or_else(|| PluginError::Internal(format!("export {name} vanished")))?;
+                found.push((None, name.to_string(), index, ExportSig::from_wasmtime(&f)));
+            }
+            ComponentItem::ComponentInstance(inst) => {
+                let inst_index = component
+                    .get_export_index(None, name)
+                    .ok_or_else(|| PluginError::Internal(format!("export {name} vanished")))?;
+                for (fname, fitem) in inst.exports(&rt.engine) {
+                    if let ComponentItem::ComponentFunc(f) = fitem.ty {
+                        let index = component.get_export_index(Some(&inst_index), fname).ok_or_else(|| {
+                            PluginError::Internal(format!("export {name}#{fname} vanished"))
+                        })?;
+                        found.push((
+                            Some(interface_short_name(name)),
+                            fname.to_string(),
+                            index,
+                            ExportSig::from_wasmtime(&f),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut exports = Vec::with_capacity(found.len());
+    for (iface, fname, index, sig) in &found {
+        let clashes = found.iter().filter(|(_, n, ..)| n == fname).count() > 1;
+        let (name, sql_name) = match iface {
+            Some(iface) if clashes => (format!("{iface}#{fname}"), sql_ident(&format!("{iface}-{fname}"))),
+            _ => (fname.clone(), sql_ident(fname)),
+        };
+        exports.push(Export {
+            name,
+            sql_name,
+            index: *index,
+            sig: sig.clone(),
+        });
+    }
+    Ok(exports)
+}
+
+/// `pkg:ns/iface@1.0.0` → `iface`.
+pub fn interface_short_name(full: &str) -> String {
+    let no_version = full.split('@').next().unwrap_or(full);
+    no_version.rsplit('/').next().unwrap_or(no_version).to_string()
+}
+
+/// The WIT text of the component's world, as `wit-component` decodes it.
+pub fn world_wit_text(bytes: &[u8]) -> String {
+    let decoded = match wit_component::decode(bytes) {
+        Ok(d) => d,
+        Err(e) => return format!("// could not decode the WIT of this component: {e}"),
+    };
+    let mut printer = wit_component::WitPrinter::default();
+    match printer.print(decoded.resolve(), decoded.package(), &[]) {
+        Ok(()) => printer.output.to_string(),
+        Err(e) => format!("// could not print the WIT of this component: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_preambles() {
+        assert_eq!(classify_wasm(b""), WasmKind::NotWasm);
+        assert_eq!(classify_wasm(b"\0asm\x01\0\0\0"), WasmKind::CoreModule);
+        assert_eq!(classify_wasm(b"\0asm\x0d\0\x01\0"), WasmKind::Component);
+        assert_eq!(classify_wasm(b"hello world!"), WasmKind::NotWasm);
+        assert_eq!(classify_wasm(b"\0asm\x01"), WasmKind::NotWasm);
+    }
+
+    #[test]
+    fn sha256_is_lower_hex() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn interface_names_are_shortened() {
+        assert_eq!(interface_short_name("example:geo/parse@1.0.0"), "parse");
+        assert_eq!(interface_short_name("parse"), "parse");
+    }
+}
