@@ -8,8 +8,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use pgrx::prelude::*;
 use pgrx::pg_sys;
+use pgrx::prelude::*;
 
 use crate::error::{PluginError, PluginResult};
 use crate::runtime::plugin::{CompiledPlugin, load_component};
@@ -82,9 +82,10 @@ fn plugins_relid() -> PluginResult<pg_sys::Oid> {
     if known != pg_sys::Oid::INVALID {
         return Ok(known);
     }
-    let oid = Spi::get_one::<pg_sys::Oid>("SELECT 'wasm.plugins'::pg_catalog.regclass::pg_catalog.oid")
-        .map_err(|e| PluginError::Internal(format!("cannot find wasm.plugins: {e}")))?
-        .ok_or_else(|| PluginError::Internal("cannot find wasm.plugins".into()))?;
+    let oid =
+        Spi::get_one::<pg_sys::Oid>("SELECT 'wasm.plugins'::pg_catalog.regclass::pg_catalog.oid")
+            .map_err(|e| PluginError::Internal(format!("cannot find wasm.plugins: {e}")))?
+            .ok_or_else(|| PluginError::Internal("cannot find wasm.plugins".into()))?;
     PLUGINS_RELID.with(|r| r.set(oid));
     Ok(oid)
 }
@@ -134,7 +135,11 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
                 let sha: Option<String> = row.get(1)?;
                 let schema: Option<String> = row.get(2)?;
                 let bytes: Option<Vec<u8>> = row.get(3)?;
-                out = Some((sha.unwrap_or_default(), schema.unwrap_or_default(), bytes.unwrap_or_default()));
+                out = Some((
+                    sha.unwrap_or_default(),
+                    schema.unwrap_or_default(),
+                    bytes.unwrap_or_default(),
+                ));
             }
             Ok::<_, pgrx::spi::Error>(out)
         })

@@ -30,13 +30,20 @@ unsafe fn get<T: FromDatum>(datum: pg_sys::Datum, what: &str) -> PluginResult<T>
 ///
 /// # Safety
 /// `datum` must be of the SQL type that `sql_type_of(ty)` chose, as the validator checked.
-pub unsafe fn datum_to_val(datum: pg_sys::Datum, isnull: bool, ty: &WitType, what: &str) -> PluginResult<Val> {
+pub unsafe fn datum_to_val(
+    datum: pg_sys::Datum,
+    isnull: bool,
+    ty: &WitType,
+    what: &str,
+) -> PluginResult<Val> {
     if let WitType::Option(inner) = ty {
         if isnull {
             return Ok(Val::Option(None));
         }
         // SAFETY: same datum, same type contract, for the inner type.
-        return Ok(Val::Option(Some(Box::new(unsafe { datum_to_val(datum, false, inner, what) }?))));
+        return Ok(Val::Option(Some(Box::new(unsafe {
+            datum_to_val(datum, false, inner, what)
+        }?))));
     }
     if isnull {
         return Err(PluginError::bad_value(
@@ -70,7 +77,10 @@ pub unsafe fn datum_to_val(datum: pg_sys::Datum, isnull: bool, ty: &WitType, wha
             WitType::U64 => {
                 let v = get::<AnyNumeric>(datum, what)?;
                 let text = v.to_string();
-                Val::U64(text.parse::<u64>().map_err(|_| out_of_range(what, &text, ty))?)
+                Val::U64(
+                    text.parse::<u64>()
+                        .map_err(|_| out_of_range(what, &text, ty))?,
+                )
             }
             WitType::F32 => Val::Float32(get::<f32>(datum, what)?),
             WitType::F64 => Val::Float64(get::<f64>(datum, what)?),
@@ -82,15 +92,21 @@ pub unsafe fn datum_to_val(datum: pg_sys::Datum, isnull: bool, ty: &WitType, wha
                     _ => {
                         return Err(PluginError::bad_value(
                             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                            format!("{what} must be exactly one character (WIT char), got {} characters", s.chars().count()),
+                            format!(
+                                "{what} must be exactly one character (WIT char), got {} characters",
+                                s.chars().count()
+                            ),
                         ));
                     }
                 }
             }
             WitType::String => Val::String(get::<String>(datum, what)?),
-            WitType::List(inner) if **inner == WitType::U8 => {
-                Val::List(get::<Vec<u8>>(datum, what)?.into_iter().map(Val::U8).collect())
-            }
+            WitType::List(inner) if **inner == WitType::U8 => Val::List(
+                get::<Vec<u8>>(datum, what)?
+                    .into_iter()
+                    .map(Val::U8)
+                    .collect(),
+            ),
             other => {
                 return Err(PluginError::UnsupportedType(format!(
                     "{what}: WIT type {other} has no SQL mapping yet"
@@ -102,7 +118,11 @@ pub unsafe fn datum_to_val(datum: pg_sys::Datum, isnull: bool, ty: &WitType, wha
 
 /// Convert a component result value of WIT type `ty` to a SQL datum; `None` is SQL NULL.
 pub fn val_to_datum(val: Val, ty: &WitType, what: &str) -> PluginResult<Option<pg_sys::Datum>> {
-    let mismatch = |v: &Val| PluginError::Internal(format!("{what}: the guest returned {v:?} for WIT type {ty}"));
+    let mismatch = |v: &Val| {
+        PluginError::Internal(format!(
+            "{what}: the guest returned {v:?} for WIT type {ty}"
+        ))
+    };
     Ok(match (ty, val) {
         (WitType::Option(_), Val::Option(None)) => None,
         (WitType::Option(inner), Val::Option(Some(v))) => return val_to_datum(*v, inner, what),
@@ -121,8 +141,10 @@ pub fn val_to_datum(val: Val, ty: &WitType, what: &str) -> PluginResult<Option<p
         (_, Val::String(s)) => {
             if s.contains('\0') {
                 return Err(PluginError::bad_value(
-                    PgSqlErrorCode::ERRCODE_UNTRANSLATABLE_CHARACTER,
-                    format!("{what}: the guest returned a string containing a NUL character, which text cannot hold"),
+                    PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+                    format!(
+                        "{what}: the guest returned a string containing a NUL character, which text cannot hold"
+                    ),
                 ));
             }
             s.into_datum()

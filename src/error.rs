@@ -61,8 +61,8 @@ pub enum PluginError {
     GuestError {
         /// "plugin p export e returned an error: <E>"
         message: String,
-        /// The error value rendered as JSON.
-        detail: String,
+        /// The error value rendered as JSON, when it is not a plain string.
+        detail: Option<String>,
     },
     /// The integrity check of stored bytes failed.
     #[error("{0}")]
@@ -112,9 +112,8 @@ impl PluginError {
             | PluginError::UndefinedPlugin(_, d)
             | PluginError::UndefinedExport(_, d)
             | PluginError::SignatureMismatch(_, d) => d.as_deref(),
-            PluginError::GuestTrap { detail, .. } | PluginError::GuestError { detail, .. } => {
-                Some(detail)
-            }
+            PluginError::GuestTrap { detail, .. } => Some(detail),
+            PluginError::GuestError { detail, .. } => detail.as_deref(),
             _ => None,
         }
     }

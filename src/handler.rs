@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use pgrx::pg_catalog::pg_proc::PgProc;
-use pgrx::prelude::*;
 use pgrx::pg_sys;
+use pgrx::prelude::*;
 use wasmtime::component::Val;
 
 use crate::catalog::{ResolvedPlugin, generation, resolve_plugin};
@@ -54,12 +54,18 @@ fn format_type(oid: pg_sys::Oid) -> String {
 fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult<()> {
     let what = format!("plugin \"{plugin}\" export \"{}\"", export.name);
     let sql = SqlSignature::of(&export.sig).map_err(|ty| {
-        PluginError::UnsupportedType(format!("{what} uses WIT type {ty}, which has no SQL mapping yet"))
+        PluginError::UnsupportedType(format!(
+            "{what} uses WIT type {ty}, which has no SQL mapping yet"
+        ))
     })?;
     let mismatch = |msg: String| {
         PluginError::SignatureMismatch(
             format!("function does not match {what}"),
-            Some(format!("{msg}; the export is {}, i.e. {}", export.sig.wit(), sql.sql_text())),
+            Some(format!(
+                "{msg}; the export is {}, i.e. {}",
+                export.sig.wit(),
+                sql.sql_text()
+            )),
         )
     };
     let argtypes = proc.proargtypes();
@@ -91,21 +97,29 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
         } else {
             format_type(proc.prorettype())
         };
-        let wit = export.sig.result.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "nothing".into());
-        return Err(mismatch(format!("the function returns {returns} but the export returns {wit}, i.e. {ret_name}")));
+        let wit = export
+            .sig
+            .result
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "nothing".into());
+        return Err(mismatch(format!(
+            "the function returns {returns} but the export returns {wit}, i.e. {ret_name}"
+        )));
     }
     Ok(())
 }
 
 fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
     let current = generation();
-    if let Some(hit) = BOUND.with(|b| b.borrow().get(&fn_oid).cloned()) {
-        if hit.generation == current {
-            return Ok(hit);
-        }
+    if let Some(hit) = BOUND.with(|b| b.borrow().get(&fn_oid).cloned())
+        && hit.generation == current
+    {
+        return Ok(hit);
     }
-    let proc = PgProc::new(fn_oid)
-        .ok_or_else(|| PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32())))?;
+    let proc = PgProc::new(fn_oid).ok_or_else(|| {
+        PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32()))
+    })?;
     let body = proc.prosrc();
     let (plugin_name, export_name) = parse_body(&body)?;
     let plugin = resolve_plugin(plugin_name)?;
@@ -127,9 +141,20 @@ pub fn find_export(plugin: &ResolvedPlugin, name: &str) -> PluginResult<usize> {
         .exports
         .iter()
         .position(|e| e.name == name)
-        .or_else(|| plugin.compiled.exports.iter().position(|e| e.sql_name == name))
+        .or_else(|| {
+            plugin
+                .compiled
+                .exports
+                .iter()
+                .position(|e| e.sql_name == name)
+        })
         .ok_or_else(|| {
-            let names: Vec<&str> = plugin.compiled.exports.iter().map(|e| e.name.as_str()).collect();
+            let names: Vec<&str> = plugin
+                .compiled
+                .exports
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
             PluginError::UndefinedExport(
                 format!("plugin \"{}\" has no export \"{name}\"", plugin.name),
                 Some(format!("its exports are: {}", names.join(", "))),
@@ -138,7 +163,11 @@ pub fn find_export(plugin: &ResolvedPlugin, name: &str) -> PluginResult<usize> {
 }
 
 /// Unwrap a `result<T, E>`: `ok` gives T, `err` becomes an ERROR carrying E.
-pub fn unwrap_result(value: Option<Val>, ty: Option<&WitType>, what: &str) -> PluginResult<(Option<Val>, Option<WitType>)> {
+pub fn unwrap_result(
+    value: Option<Val>,
+    ty: Option<&WitType>,
+    what: &str,
+) -> PluginResult<(Option<Val>, Option<WitType>)> {
     match (ty, value) {
         (Some(WitType::Result { ok, err }), Some(Val::Result(r))) => match r {
             Ok(v) => Ok((v.map(|b| *b), ok.as_deref().cloned())),
@@ -154,7 +183,12 @@ pub fn unwrap_result(value: Option<Val>, ty: Option<&WitType>, what: &str) -> Pl
                 };
                 Err(PluginError::GuestError {
                     message: format!("{what} returned an error: {text}"),
-                    detail: rendered.to_string(),
+                    detail: match rendered {
+                        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+                            Some(rendered.to_string())
+                        }
+                        _ => None,
+                    },
                 })
             }
         },
@@ -168,7 +202,10 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
     let (fn_oid, nargs) = unsafe { ((*(*fcinfo).flinfo).fn_oid, (*fcinfo).nargs as usize) };
     let bound = bind_function(fn_oid)?;
     let export = &bound.plugin.compiled.exports[bound.export];
-    let what = format!("plugin \"{}\" export \"{}\"", bound.plugin.name, export.name);
+    let what = format!(
+        "plugin \"{}\" export \"{}\"",
+        bound.plugin.name, export.name
+    );
     // SAFETY: args has nargs entries (a flexible array member sized by the caller).
     let raw_args = unsafe { (*fcinfo).args.as_slice(nargs) };
     let mut args = Vec::with_capacity(nargs);
@@ -181,6 +218,8 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
     let (value, ty) = unwrap_result(result, export.sig.result.as_ref(), &what)?;
     let datum = match (value, ty) {
         (Some(v), Some(t)) => val_to_datum(v, &t, &format!("result of {what}"))?,
+        // A void function returns a non-null void datum, as PG_RETURN_VOID does.
+        (None, None) => Some(pg_sys::Datum::from(0)),
         _ => None,
     };
     // SAFETY: fcinfo is valid for the duration of the call.
@@ -208,7 +247,9 @@ pub extern "C" fn pg_finfo_wasm_call_handler() -> &'static pg_sys::Pg_finfo_reco
 /// The call handler of `LANGUAGE wasm`.
 #[pg_guard]
 #[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn wasm_call_handler(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn wasm_call_handler(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     // SAFETY: called by Postgres' function manager with a valid fcinfo.
     unsafe { call_function(fcinfo) }.or_report()
 }
@@ -225,8 +266,9 @@ fn validate(fn_oid: pg_sys::Oid) -> PluginResult<()> {
     if !unsafe { pg_sys::check_function_bodies } {
         return Ok(());
     }
-    let proc = PgProc::new(fn_oid)
-        .ok_or_else(|| PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32())))?;
+    let proc = PgProc::new(fn_oid).ok_or_else(|| {
+        PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32()))
+    })?;
     let body = proc.prosrc();
     let (plugin_name, export_name) = parse_body(&body)?;
     let plugin = resolve_plugin(plugin_name)?;
@@ -244,7 +286,8 @@ pub unsafe extern "C-unwind" fn wasm_validator(fcinfo: pg_sys::FunctionCallInfo)
     let fn_oid = unsafe { pg_sys::Oid::from_datum((*fcinfo).args.as_slice(1)[0].value, false) }
         .unwrap_or(pg_sys::Oid::INVALID);
     // SAFETY: CheckFunctionValidatorAccess checks the caller may validate this function.
-    let proceed = unsafe { pg_sys::CheckFunctionValidatorAccess((*(*fcinfo).flinfo).fn_oid, fn_oid) };
+    let proceed =
+        unsafe { pg_sys::CheckFunctionValidatorAccess((*(*fcinfo).flinfo).fn_oid, fn_oid) };
     if proceed {
         validate(fn_oid).or_report();
     }

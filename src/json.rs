@@ -43,20 +43,29 @@ impl ConvError {
         ConvError::new(
             path,
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("expected {}, found {}", describe_expected(ty), describe_json(found)),
+            format!(
+                "expected {}, found {}",
+                describe_expected(ty),
+                describe_json(found)
+            ),
         )
     }
 
     /// Turn into the extension's error, prefixing the argument it belongs to.
     pub fn into_plugin_error(self, what: &str) -> PluginError {
-        PluginError::bad_value(self.code, format!("{what} at {}: {}", self.path, self.message))
+        PluginError::bad_value(
+            self.code,
+            format!("{what} at {}: {}", self.path, self.message),
+        )
     }
 }
 
 fn describe_expected(ty: &WitType) -> String {
     match ty {
         WitType::Record(_) => "a JSON object (record)".into(),
-        WitType::List(t) if **t == WitType::U8 => "a \"\\\\x…\" hex string or an array of bytes (list<u8>)".into(),
+        WitType::List(t) if **t == WitType::U8 => {
+            "a \"\\\\x…\" hex string or an array of bytes (list<u8>)".into()
+        }
         WitType::List(t) => format!("a JSON array (list<{t}>)"),
         WitType::Tuple(ts) => format!("a JSON array of {} elements ({ty})", ts.len()),
         WitType::Enum(names) => format!("one of the strings {}", names.join(", ")),
@@ -155,7 +164,10 @@ macro_rules! int_val {
 /// Convert a JSON value to a component value of type `ty`.
 pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError> {
     match ty {
-        WitType::Bool => v.as_bool().map(Val::Bool).ok_or_else(|| ConvError::shape(path, ty, v)),
+        WitType::Bool => v
+            .as_bool()
+            .map(Val::Bool)
+            .ok_or_else(|| ConvError::shape(path, ty, v)),
         WitType::S8 => int_val!(path, ty, v, i8, S8),
         WitType::U8 => int_val!(path, ty, v, u8, U8),
         WitType::S16 => int_val!(path, ty, v, i16, S16),
@@ -180,7 +192,10 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                     _ => Err(ConvError::new(
                         path,
                         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                        format!("expected exactly one character (char), found {}", describe_json(v)),
+                        format!(
+                            "expected exactly one character (char), found {}",
+                            describe_json(v)
+                        ),
                     )),
                 }
             }
@@ -191,18 +206,18 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
             .map(|s| Val::String(s.to_string()))
             .ok_or_else(|| ConvError::shape(path, ty, v)),
         WitType::List(inner) => {
-            if **inner == WitType::U8 {
-                if let Json::String(s) = v {
-                    return parse_hex_bytes(s)
-                        .map(|b| Val::List(b.into_iter().map(Val::U8).collect()))
-                        .ok_or_else(|| {
-                            ConvError::new(
-                                path,
-                                PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
-                                "expected a \"\\\\x…\" hex string for list<u8>".into(),
-                            )
-                        });
-                }
+            if **inner == WitType::U8
+                && let Json::String(s) = v
+            {
+                return parse_hex_bytes(s)
+                    .map(|b| Val::List(b.into_iter().map(Val::U8).collect()))
+                    .ok_or_else(|| {
+                        ConvError::new(
+                            path,
+                            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+                            "expected a \"\\\\x…\" hex string for list<u8>".into(),
+                        )
+                    });
             }
             let items = v.as_array().ok_or_else(|| ConvError::shape(path, ty, v))?;
             items
@@ -263,7 +278,11 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                         return Err(ConvError::new(
                             &format!("{path}[{i}]"),
                             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                            format!("expected one of the flags {}, found {}", names.join(", "), describe_json(item)),
+                            format!(
+                                "expected one of the flags {}, found {}",
+                                names.join(", "),
+                                describe_json(item)
+                            ),
                         ));
                     }
                 }
@@ -289,23 +308,35 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                     return Err(ConvError::new(
                         path,
                         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                        format!("case {name} has no payload, found {}", describe_json(payload)),
+                        format!(
+                            "case {name} has no payload, found {}",
+                            describe_json(payload)
+                        ),
                     ));
                 }
-                Some(t) => Some(Box::new(json_to_val(t, payload, &format!("{path}.{}", sql_ident(name)))?)),
+                Some(t) => Some(Box::new(json_to_val(
+                    t,
+                    payload,
+                    &format!("{path}.{}", sql_ident(name)),
+                )?)),
             };
             Ok(Val::Variant(name.clone(), payload))
         }
         WitType::Option(inner) => match v {
             Json::Null => Ok(Val::Option(None)),
-            other => Ok(Val::Option(Some(Box::new(json_to_val(inner, other, path)?)))),
+            other => Ok(Val::Option(Some(Box::new(json_to_val(
+                inner, other, path,
+            )?)))),
         },
         WitType::Result { ok, err } => {
             let obj = v
                 .as_object()
                 .filter(|o| o.len() == 1)
                 .ok_or_else(|| ConvError::shape(path, ty, v))?;
-            let payload = |t: &Option<Box<WitType>>, p: &Json, sub: &str| -> Result<Option<Box<Val>>, ConvError> {
+            let payload = |t: &Option<Box<WitType>>,
+                           p: &Json,
+                           sub: &str|
+             -> Result<Option<Box<Val>>, ConvError> {
                 match t {
                     None => Ok(None),
                     Some(t) => Ok(Some(Box::new(json_to_val(t, p, &format!("{path}.{sub}"))?))),
@@ -381,11 +412,17 @@ pub fn val_to_json(ty: &WitType, v: &Val) -> Json {
                 .map(|((_, t), (n, v))| (sql_ident(n), val_to_json(t, v)))
                 .collect::<Map<_, _>>(),
         ),
-        (WitType::Tuple(tys), Val::Tuple(items)) => {
-            Json::Array(tys.iter().zip(items).map(|(t, v)| val_to_json(t, v)).collect())
-        }
+        (WitType::Tuple(tys), Val::Tuple(items)) => Json::Array(
+            tys.iter()
+                .zip(items)
+                .map(|(t, v)| val_to_json(t, v))
+                .collect(),
+        ),
         (WitType::Variant(cases), Val::Variant(name, payload)) => {
-            let case_ty = cases.iter().find(|(n, _)| n == name).and_then(|(_, t)| t.as_ref());
+            let case_ty = cases
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, t)| t.as_ref());
             let payload = match (case_ty, payload.as_deref()) {
                 (Some(t), Some(p)) => val_to_json(t, p),
                 _ => Json::Null,
@@ -395,9 +432,10 @@ pub fn val_to_json(ty: &WitType, v: &Val) -> Json {
             Json::Object(m)
         }
         (_, Val::Enum(name)) => Json::String(sql_ident(name)),
-        (WitType::Option(inner), Val::Option(o)) => {
-            o.as_deref().map(|v| val_to_json(inner, v)).unwrap_or(Json::Null)
-        }
+        (WitType::Option(inner), Val::Option(o)) => o
+            .as_deref()
+            .map(|v| val_to_json(inner, v))
+            .unwrap_or(Json::Null),
         (WitType::Result { ok, err }, Val::Result(r)) => {
             let (key, t, payload) = match r {
                 Ok(p) => ("ok", ok, p),
@@ -411,7 +449,9 @@ pub fn val_to_json(ty: &WitType, v: &Val) -> Json {
             m.insert(key.into(), payload);
             Json::Object(m)
         }
-        (_, Val::Flags(names)) => Json::Array(names.iter().map(|n| Json::String(sql_ident(n))).collect()),
+        (_, Val::Flags(names)) => {
+            Json::Array(names.iter().map(|n| Json::String(sql_ident(n))).collect())
+        }
         // A value whose shape disagrees with its type, or a kind with no JSON form: install
         // refuses such exports, so this is not reached from SQL.
         _ => Json::Null,
@@ -439,9 +479,18 @@ mod tests {
 
     #[test]
     fn big_integers_travel_as_strings() {
-        assert_eq!(roundtrip(WitType::U64, json!("18446744073709551615")), json!("18446744073709551615"));
-        assert_eq!(roundtrip(WitType::S64, json!(9007199254740992_i64)), json!(9007199254740992_i64));
-        assert_eq!(roundtrip(WitType::S64, json!(9007199254740993_i64)), json!("9007199254740993"));
+        assert_eq!(
+            roundtrip(WitType::U64, json!("18446744073709551615")),
+            json!("18446744073709551615")
+        );
+        assert_eq!(
+            roundtrip(WitType::S64, json!(9007199254740992_i64)),
+            json!(9007199254740992_i64)
+        );
+        assert_eq!(
+            roundtrip(WitType::S64, json!(9007199254740993_i64)),
+            json!("9007199254740993")
+        );
     }
 
     #[test]
@@ -461,7 +510,10 @@ mod tests {
         ]);
         let err = json_to_val(&ty, &json!({"unit_price": "x"}), "$").unwrap_err();
         assert_eq!(err.path, "$.unit_price");
-        assert_eq!(err.code, PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION);
+        assert_eq!(
+            err.code,
+            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION
+        );
         let err = json_to_val(&ty, &json!({}), "$").unwrap_err();
         assert_eq!(err.path, "$.unit_price");
         assert_eq!(err.message, "missing field of type u32");
@@ -472,8 +524,14 @@ mod tests {
     #[test]
     fn records_accept_both_spellings_and_ignore_extra_keys() {
         let ty = WitType::Record(vec![("unit-price".into(), WitType::U32)]);
-        assert_eq!(roundtrip(ty.clone(), json!({"unit-price": 3, "other": 1})), json!({"unit_price": 3}));
-        assert_eq!(roundtrip(ty, json!({"unit_price": 4})), json!({"unit_price": 4}));
+        assert_eq!(
+            roundtrip(ty.clone(), json!({"unit-price": 3, "other": 1})),
+            json!({"unit_price": 3})
+        );
+        assert_eq!(
+            roundtrip(ty, json!({"unit_price": 4})),
+            json!({"unit_price": 4})
+        );
     }
 
     #[test]
@@ -487,19 +545,31 @@ mod tests {
 
     #[test]
     fn variants_enums_flags_options_results() {
-        let var = WitType::Variant(vec![("none".into(), None), ("some-num".into(), Some(WitType::S32))]);
+        let var = WitType::Variant(vec![
+            ("none".into(), None),
+            ("some-num".into(), Some(WitType::S32)),
+        ]);
         assert_eq!(roundtrip(var.clone(), json!("none")), json!({"none": null}));
-        assert_eq!(roundtrip(var.clone(), json!({"some-num": 3})), json!({"some_num": 3}));
+        assert_eq!(
+            roundtrip(var.clone(), json!({"some-num": 3})),
+            json!({"some_num": 3})
+        );
         assert!(json_to_val(&var, &json!({"none": 1}), "$").is_err());
         let en = WitType::Enum(vec!["red".into(), "dark-blue".into()]);
-        assert_eq!(roundtrip(en.clone(), json!("dark_blue")), json!("dark_blue"));
+        assert_eq!(
+            roundtrip(en.clone(), json!("dark_blue")),
+            json!("dark_blue")
+        );
         assert!(json_to_val(&en, &json!("green"), "$").is_err());
         let fl = WitType::Flags(vec!["read".into(), "write".into()]);
         assert_eq!(roundtrip(fl, json!(["write"])), json!(["write"]));
         let opt = WitType::Option(Box::new(WitType::S32));
         assert_eq!(roundtrip(opt.clone(), json!(null)), json!(null));
         assert_eq!(roundtrip(opt, json!(5)), json!(5));
-        let res = WitType::Result { ok: Some(Box::new(WitType::S32)), err: None };
+        let res = WitType::Result {
+            ok: Some(Box::new(WitType::S32)),
+            err: None,
+        };
         assert_eq!(roundtrip(res.clone(), json!({"ok": 1})), json!({"ok": 1}));
         assert_eq!(roundtrip(res, json!({"err": null})), json!({"err": null}));
     }

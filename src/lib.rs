@@ -15,6 +15,8 @@ mod json;
 mod runtime;
 mod types;
 
+mod tests;
+
 ::pgrx::pg_module_magic!();
 
 /// Runs once per backend that loads the library. Registers GUCs and cache invalidation

@@ -64,10 +64,17 @@ impl WitType {
                     .map(|f| (f.name.to_string(), WitType::from_wasmtime(&f.ty)))
                     .collect(),
             ),
-            Type::Tuple(t) => WitType::Tuple(t.types().map(|t| WitType::from_wasmtime(&t)).collect()),
+            Type::Tuple(t) => {
+                WitType::Tuple(t.types().map(|t| WitType::from_wasmtime(&t)).collect())
+            }
             Type::Variant(v) => WitType::Variant(
                 v.cases()
-                    .map(|c| (c.name.to_string(), c.ty.as_ref().map(WitType::from_wasmtime)))
+                    .map(|c| {
+                        (
+                            c.name.to_string(),
+                            c.ty.as_ref().map(WitType::from_wasmtime),
+                        )
+                    })
                     .collect(),
             ),
             Type::Enum(e) => WitType::Enum(e.names().map(str::to_string).collect()),
@@ -110,7 +117,13 @@ impl fmt::Display for WitType {
             WitType::List(t) => write!(f, "list<{t}>"),
             WitType::Record(fields) => {
                 f.write_str("record { ")?;
-                list(f, &fields.iter().map(|(n, t)| format!("{n}: {t}")).collect::<Vec<_>>())?;
+                list(
+                    f,
+                    &fields
+                        .iter()
+                        .map(|(n, t)| format!("{n}: {t}"))
+                        .collect::<Vec<_>>(),
+                )?;
                 f.write_str(" }")
             }
             WitType::Tuple(ts) => {
@@ -202,7 +215,12 @@ pub struct SqlMapping {
 
 /// The single mapping table from WIT to SQL. `Err` names the WIT type that has no mapping.
 pub fn sql_type_of(ty: &WitType) -> Result<SqlMapping, String> {
-    let plain = |sql| Ok(SqlMapping { sql, nullable: false });
+    let plain = |sql| {
+        Ok(SqlMapping {
+            sql,
+            nullable: false,
+        })
+    };
     match ty {
         WitType::Bool => plain(SqlType::Bool),
         WitType::S8 | WitType::U8 | WitType::S16 => plain(SqlType::Int2),
@@ -293,7 +311,11 @@ impl ExportSig {
 
     /// The WIT spelling: `func(a: string) -> u32`.
     pub fn wit(&self) -> String {
-        let params: Vec<String> = self.params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {t}"))
+            .collect();
         match &self.result {
             Some(r) => format!("func({}) -> {r}", params.join(", ")),
             None => format!("func({})", params.join(", ")),
@@ -381,26 +403,48 @@ mod tests {
             (WitType::List(Box::new(WitType::U8)), SqlType::Bytea),
         ];
         for (wit, sql) in cases {
-            assert_eq!(sql_type_of(&wit).unwrap(), SqlMapping { sql, nullable: false }, "{wit}");
+            assert_eq!(
+                sql_type_of(&wit).unwrap(),
+                SqlMapping {
+                    sql,
+                    nullable: false
+                },
+                "{wit}"
+            );
         }
     }
 
     #[test]
     fn option_is_nullable_and_nested_option_is_refused() {
         let opt = WitType::Option(Box::new(WitType::String));
-        assert_eq!(sql_type_of(&opt).unwrap(), SqlMapping { sql: SqlType::Text, nullable: true });
+        assert_eq!(
+            sql_type_of(&opt).unwrap(),
+            SqlMapping {
+                sql: SqlType::Text,
+                nullable: true
+            }
+        );
         let nested = WitType::Option(Box::new(opt));
         assert_eq!(sql_type_of(&nested).unwrap_err(), "option<option<string>>");
     }
 
     #[test]
     fn result_returns_ok_type_and_void_without_one() {
-        let r = WitType::Result { ok: Some(Box::new(WitType::U32)), err: Some(Box::new(WitType::String)) };
+        let r = WitType::Result {
+            ok: Some(Box::new(WitType::U32)),
+            err: Some(Box::new(WitType::String)),
+        };
         assert_eq!(
             sql_return_of(Some(&r)).unwrap(),
-            SqlReturn::Value(SqlMapping { sql: SqlType::Int8, nullable: false })
+            SqlReturn::Value(SqlMapping {
+                sql: SqlType::Int8,
+                nullable: false
+            })
         );
-        let r = WitType::Result { ok: None, err: Some(Box::new(WitType::String)) };
+        let r = WitType::Result {
+            ok: None,
+            err: Some(Box::new(WitType::String)),
+        };
         assert_eq!(sql_return_of(Some(&r)).unwrap(), SqlReturn::Void);
         assert_eq!(sql_return_of(None).unwrap(), SqlReturn::Void);
     }
@@ -411,7 +455,10 @@ mod tests {
         assert_eq!(sql_type_of(&rec).unwrap_err(), "record { a: s32 }");
         let list = WitType::List(Box::new(WitType::String));
         assert_eq!(sql_type_of(&list).unwrap_err(), "list<string>");
-        assert_eq!(sql_type_of(&WitType::Unsupported("resource")).unwrap_err(), "resource");
+        assert_eq!(
+            sql_type_of(&WitType::Unsupported("resource")).unwrap_err(),
+            "resource"
+        );
     }
 
     #[test]
@@ -424,9 +471,15 @@ mod tests {
             result: Some(WitType::String),
         };
         let sql = SqlSignature::of(&sig).unwrap();
-        assert_eq!(sql.sql_text(), "(\"the_input\" text, \"max_len\" bigint) RETURNS text");
+        assert_eq!(
+            sql.sql_text(),
+            "(\"the_input\" text, \"max_len\" bigint) RETURNS text"
+        );
         assert!(!sql.strict());
-        assert_eq!(sig.wit(), "func(the-input: string, max-len: option<u32>) -> string");
+        assert_eq!(
+            sig.wit(),
+            "func(the-input: string, max-len: option<u32>) -> string"
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
+use pgrx::pg_sys;
 use wasmtime::component::{Instance, Val};
 use wasmtime::{Store, UpdateDeadline};
 
@@ -72,7 +72,10 @@ fn new_instance(compiled: &CompiledPlugin) -> PluginResult<LiveInstance> {
     let mut store = Store::new(&rt.engine, HostState::new(guc::max_memory_bytes()));
     store.limiter(|s| &mut s.limits);
     arm_deadline(&mut store, guc::max_call_time());
-    let instance = compiled.pre.instantiate(&mut store).map_err(|e| trap_error(&e, "instantiation"))?;
+    let instance = compiled
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| trap_error(&e, "instantiation"))?;
     Ok(LiveInstance {
         store,
         instance,
@@ -109,7 +112,10 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
     let reason = match stop {
         Some(s) => s.to_string(),
         None if code == PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED => {
-            format!("linear memory would exceed wasm.max_memory ({} MB)", guc::max_memory_bytes() >> 20)
+            format!(
+                "linear memory would exceed wasm.max_memory ({} MB)",
+                guc::max_memory_bytes() >> 20
+            )
         }
         None => reason,
     };
@@ -120,18 +126,24 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
     }
 }
 
-/// Send what the guest printed to the server log.
-fn flush_output(plugin: &str, state: &HostState) {
+/// Send what the guest printed to the server log; returns what it wrote to stderr, which a
+/// trap's message shows (a guest panic explains itself there).
+fn flush_output(plugin: &str, state: &HostState) -> String {
+    let mut stderr = String::new();
     for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
         if let Some((text, dropped)) = pipe.drain() {
-            let text = text.trim_end();
+            let text = text.trim();
             if dropped > 0 {
                 pgrx::log!("plugin {plugin} {stream}: {text} [{dropped} more bytes dropped]");
             } else {
                 pgrx::log!("plugin {plugin} {stream}: {text}");
             }
+            if stream == "stderr" {
+                stderr = text.to_string();
+            }
         }
     }
+    stderr
 }
 
 /// Call `export` of `compiled` (installed as `plugin`) with `args`; returns its result value.
@@ -157,9 +169,13 @@ pub fn call_export(
             func.call(&mut live.store, args, &mut results)
                 .map(|()| results.pop())
         }
-        None => return Err(PluginError::Internal(format!("{what} is missing from the instance"))),
+        None => {
+            return Err(PluginError::Internal(format!(
+                "{what} is missing from the instance"
+            )));
+        }
     };
-    flush_output(plugin, live.store.data());
+    let stderr = flush_output(plugin, live.store.data());
     match outcome {
         Ok(v) => {
             INSTANCES.with(|m| m.borrow_mut().insert(key, live));
@@ -173,14 +189,45 @@ pub fn call_export(
                 // is on the stack.
                 pgrx::check_for_interrupts!();
             }
-            Err(trap_error(&e, &what))
+            Err(with_guest_stderr(trap_error(&e, &what), &stderr))
         }
+    }
+}
+
+/// Put the tail of what the guest wrote to stderr before a trap into the error's detail.
+fn with_guest_stderr(err: PluginError, stderr: &str) -> PluginError {
+    match err {
+        PluginError::GuestTrap {
+            message,
+            detail,
+            code,
+        } if !stderr.is_empty() => {
+            let tail: String = stderr
+                .lines()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            PluginError::GuestTrap {
+                message,
+                detail: format!("guest stderr:\n{tail}\n{detail}"),
+                code,
+            }
+        }
+        other => other,
     }
 }
 
 fn rename_trap(err: PluginError, what: &str) -> PluginError {
     match err {
-        PluginError::GuestTrap { message, detail, code } => PluginError::GuestTrap {
+        PluginError::GuestTrap {
+            message,
+            detail,
+            code,
+        } => PluginError::GuestTrap {
             message: format!("{what}: {message}"),
             detail,
             code,

@@ -2,9 +2,9 @@
 //! inside a backend (never in the postmaster), plus the epoch ticker that lets Postgres
 //! interrupts stop a running guest.
 
+pub mod call;
 pub mod host;
 pub mod plugin;
-pub mod call;
 
 use std::cell::OnceCell;
 use std::time::Duration;

@@ -67,6 +67,13 @@ pub struct CompiledPlugin {
 
 thread_local! {
     static COMPILED: RefCell<HashMap<String, Rc<CompiledPlugin>>> = RefCell::new(HashMap::new());
+    static COMPILATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many components this backend has compiled: tests show a warm call compiles nothing.
+#[cfg_attr(not(any(test, feature = "pg_test")), allow(dead_code))]
+pub fn compilations() -> u64 {
+    COMPILATIONS.with(|c| c.get())
 }
 
 /// The compiled form of `bytes`, from this backend's cache or compiled now. `sha256` is the
@@ -82,13 +89,11 @@ pub fn load_component(bytes: &[u8], sha256: &str) -> PluginResult<Rc<CompiledPlu
         )));
     }
     let compiled = Rc::new(compile_component(bytes, actual)?);
-    COMPILED.with(|c| c.borrow_mut().insert(compiled.sha256.clone(), compiled.clone()));
+    COMPILED.with(|c| {
+        c.borrow_mut()
+            .insert(compiled.sha256.clone(), compiled.clone())
+    });
     Ok(compiled)
-}
-
-/// Whether the compiled form of `sha256` is in this backend's cache.
-pub fn is_cached(sha256: &str) -> bool {
-    COMPILED.with(|c| c.borrow().contains_key(sha256))
 }
 
 /// Validate, compile and import-check a component, and list its exports.
@@ -102,7 +107,10 @@ pub fn compile_component(bytes: &[u8], sha256: String) -> PluginResult<CompiledP
             ));
         }
         WasmKind::NotWasm if bytes.is_empty() => {
-            return Err(PluginError::InvalidComponent("the component is empty".into(), None));
+            return Err(PluginError::InvalidComponent(
+                "the component is empty".into(),
+                None,
+            ));
         }
         WasmKind::NotWasm => {
             return Err(PluginError::InvalidComponent(
@@ -112,14 +120,21 @@ pub fn compile_component(bytes: &[u8], sha256: String) -> PluginResult<CompiledP
         }
     }
     let rt = runtime()?;
+    COMPILATIONS.with(|c| c.set(c.get() + 1));
     let component = Component::new(&rt.engine, bytes).map_err(|e| {
         let (reason, detail) = render_chain(&e);
-        PluginError::InvalidComponent(format!("invalid WebAssembly component: {reason}"), Some(detail))
+        PluginError::InvalidComponent(
+            format!("invalid WebAssembly component: {reason}"),
+            Some(detail),
+        )
     })?;
     let pre = rt.linker.instantiate_pre(&component).map_err(|e| {
         let (_, detail) = render_chain(&e);
-        let first = detail.lines().last().unwrap_or_default().to_string();
-        let mut message = format!("the component has an import that pg_component does not provide: {first}");
+        let chain: Vec<&str> = detail.lines().collect();
+        let mut message = format!(
+            "the component has an import that pg_component does not provide: {}",
+            chain.join(": ")
+        );
         if detail.contains("wasi:http") {
             message.push_str(
                 " (a componentize-js build imports wasi:http unless built with `--disable http fetch-event`)",
@@ -154,9 +169,11 @@ fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
                     .ok_or_else(|| PluginError::Internal(format!("export {name} vanished")))?;
                 for (fname, fitem) in inst.exports(&rt.engine) {
                     if let ComponentItem::ComponentFunc(f) = fitem.ty {
-                        let index = component.get_export_index(Some(&inst_index), fname).ok_or_else(|| {
-                            PluginError::Internal(format!("export {name}#{fname} vanished"))
-                        })?;
+                        let index = component
+                            .get_export_index(Some(&inst_index), fname)
+                            .ok_or_else(|| {
+                                PluginError::Internal(format!("export {name}#{fname} vanished"))
+                            })?;
                         found.push((
                             Some(interface_short_name(name)),
                             fname.to_string(),
@@ -173,7 +190,10 @@ fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
     for (iface, fname, index, sig) in &found {
         let clashes = found.iter().filter(|(_, n, ..)| n == fname).count() > 1;
         let (name, sql_name) = match iface {
-            Some(iface) if clashes => (format!("{iface}#{fname}"), sql_ident(&format!("{iface}-{fname}"))),
+            Some(iface) if clashes => (
+                format!("{iface}#{fname}"),
+                sql_ident(&format!("{iface}-{fname}")),
+            ),
             _ => (fname.clone(), sql_ident(fname)),
         };
         exports.push(Export {
@@ -189,7 +209,11 @@ fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
 /// `pkg:ns/iface@1.0.0` → `iface`.
 pub fn interface_short_name(full: &str) -> String {
     let no_version = full.split('@').next().unwrap_or(full);
-    no_version.rsplit('/').next().unwrap_or(no_version).to_string()
+    no_version
+        .rsplit('/')
+        .next()
+        .unwrap_or(no_version)
+        .to_string()
 }
 
 /// The WIT text of the component's world, as `wit-component` decodes it.

@@ -37,6 +37,9 @@ impl Guest for Slugify {
             end -= 1;
         }
         let cut = &full[..end];
+        if full[end..].starts_with('-') {
+            return cut.to_string();
+        }
         match cut.rfind('-') {
             Some(i) if i > 0 => cut[..i].to_string(),
             _ => cut.to_string(),

@@ -1,0 +1,602 @@
+//! `#[pg_test]`s: behaviour inside a real Postgres backend, with real components built from
+//! `guests/` (see `scripts/build-guests.sh`). Each test runs in a transaction that is rolled
+//! back, so installs do not leak between tests.
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    use crate::runtime::plugin::{compilations, sha256_hex};
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let dir =
+            option_env!("PG_COMPONENT_WASM_DIR").unwrap_or("/var/tmp/pg_component/components");
+        let path = format!("{dir}/{name}.wasm");
+        std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("fixture {path}: {e}; run scripts/build-guests.sh"))
+    }
+
+    fn install(name: &str, component: &str) -> i64 {
+        Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM wasm.install($1, $2)",
+            &[name.into(), fixture(component).into()],
+        )
+        .unwrap()
+        .unwrap()
+    }
+
+    fn one<T: IntoDatum + FromDatum>(sql: &str) -> Option<T> {
+        Spi::get_one::<T>(sql).unwrap()
+    }
+
+    /// Run `sql` in a subtransaction; "ok" or "SQLSTATE: message [detail]".
+    fn outcome(sql: &str) -> String {
+        Spi::run(
+            "CREATE OR REPLACE FUNCTION pg_temp.outcome(q text) RETURNS text LANGUAGE plpgsql AS $f$
+             DECLARE d text;
+             BEGIN EXECUTE q; RETURN 'ok';
+             EXCEPTION WHEN query_canceled OR others THEN
+                 GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+                 RETURN SQLSTATE || ': ' || SQLERRM || ' [' || d || ']';
+             END $f$",
+        )
+        .unwrap();
+        Spi::get_one_with_args::<String>("SELECT pg_temp.outcome($1)", &[sql.into()])
+            .unwrap()
+            .unwrap()
+    }
+
+    fn assert_error(sql: &str, sqlstate: &str, fragment: &str) {
+        let got = outcome(sql);
+        assert!(
+            got.starts_with(&format!("{sqlstate}: ")) && got.contains(fragment),
+            "{sql}\n  expected {sqlstate} containing {fragment:?}\n  got {got}"
+        );
+    }
+
+    fn plugin_count() -> i64 {
+        one::<i64>("SELECT count(*) FROM wasm.plugins").unwrap()
+    }
+
+    #[pg_test]
+    fn install_stores_bytes_and_creates_functions() {
+        assert_eq!(install("slugify", "slugify"), 2);
+        let bytes = fixture("slugify");
+        assert_eq!(
+            one::<String>("SELECT sha256 FROM wasm.plugins WHERE name = 'slugify'").unwrap(),
+            sha256_hex(&bytes)
+        );
+        assert_eq!(
+            one::<i64>("SELECT size FROM wasm.plugins WHERE name = 'slugify'").unwrap(),
+            bytes.len() as i64
+        );
+        assert!(
+            one::<String>("SELECT wit FROM wasm.plugins")
+                .unwrap()
+                .contains("export slugify-max: func(input: string, max-len: u32) -> string;")
+        );
+        assert_eq!(
+            one::<String>("SELECT slugify.slugify('Hello, World!')").unwrap(),
+            "hello-world"
+        );
+        assert_eq!(
+            one::<String>("SELECT slugify.slugify_max('Hello, big World!', 9)").unwrap(),
+            "hello-big"
+        );
+        assert_eq!(
+            one::<String>(
+                "SELECT pg_get_function_result('slugify.slugify_max(text, int8)'::regprocedure)"
+            )
+            .unwrap(),
+            "text"
+        );
+        // STRICT: NULL in, NULL out, no call.
+        assert_eq!(one::<String>("SELECT slugify.slugify(NULL)"), None);
+    }
+
+    #[pg_test]
+    fn scalar_types_round_trip_at_their_limits() {
+        install("scalars", "scalars");
+        let cases = [
+            ("scalars.echo_bool(true)::text", "true"),
+            ("scalars.echo_s8((-128)::int2)::text", "-128"),
+            ("scalars.echo_u8(255::int2)::text", "255"),
+            ("scalars.echo_s16((-32768)::int2)::text", "-32768"),
+            ("scalars.echo_u16(65535)::text", "65535"),
+            ("scalars.echo_s32(-2147483648)::text", "-2147483648"),
+            ("scalars.echo_u32(4294967295)::text", "4294967295"),
+            (
+                "scalars.echo_s64(-9223372036854775808)::text",
+                "-9223372036854775808",
+            ),
+            (
+                "scalars.echo_u64(18446744073709551615)::text",
+                "18446744073709551615",
+            ),
+            ("scalars.echo_f32(1.5)::text", "1.5"),
+            ("scalars.echo_f64('-Infinity')::text", "-Infinity"),
+            ("scalars.echo_f64('NaN')::text", "NaN"),
+            ("scalars.echo_char('é')", "é"),
+            ("scalars.next_char('a')", "b"),
+            ("scalars.shout('grüße')", "GRÜSSE"),
+            ("scalars.reverse_bytes('\\x00ff10')::text", "\\x10ff00"),
+            ("scalars.reverse_bytes('')::text", "\\x"),
+            ("scalars.greet('ann')", "hello, ann"),
+            ("scalars.parse_int(' 42 ')::text", "42"),
+            ("scalars.word_count('a b  c')::text", "3"),
+            ("scalars.text_utils_shout('hi')", "HI!"),
+            ("scalars.add_u32(1, 2)::text", "3"),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(
+                one::<String>(&format!("SELECT {expr}")).as_deref(),
+                Some(want),
+                "{expr}"
+            );
+        }
+        assert_eq!(one::<String>("SELECT scalars.greet(NULL)"), None);
+        assert_eq!(
+            one::<String>("SELECT scalars.check_positive(5)::text").as_deref(),
+            Some("")
+        );
+        // greet takes an option: the function is not STRICT, the guest sees none.
+        assert_eq!(
+            one::<bool>(
+                "SELECT proisstrict FROM pg_proc WHERE oid = 'scalars.greet(text)'::regprocedure"
+            ),
+            Some(false)
+        );
+    }
+
+    #[pg_test]
+    fn out_of_range_arguments_and_results_are_errors() {
+        install("scalars", "scalars");
+        assert_error(
+            "SELECT scalars.echo_u8(256::int2)",
+            "22003",
+            "256 is out of range for WIT type u8",
+        );
+        assert_error(
+            "SELECT scalars.echo_s8(200::int2)",
+            "22003",
+            "out of range for WIT type s8",
+        );
+        assert_error(
+            "SELECT scalars.echo_u16(-1)",
+            "22003",
+            "out of range for WIT type u16",
+        );
+        assert_error(
+            "SELECT scalars.echo_u32(4294967296)",
+            "22003",
+            "out of range for WIT type u32",
+        );
+        assert_error(
+            "SELECT scalars.echo_u64(-1)",
+            "22003",
+            "out of range for WIT type u64",
+        );
+        assert_error(
+            "SELECT scalars.echo_u64(18446744073709551616)",
+            "22003",
+            "out of range",
+        );
+        assert_error("SELECT scalars.echo_u64(1.5)", "22003", "out of range");
+        assert_error(
+            "SELECT scalars.echo_char('ab')",
+            "22023",
+            "exactly one character",
+        );
+        assert_error("SELECT scalars.nul_string()", "22021", "NUL");
+        assert_eq!(
+            one::<String>("SELECT scalars.echo_u8(7::int2)::text").as_deref(),
+            Some("7")
+        );
+    }
+
+    #[pg_test]
+    fn guest_errors_and_traps_are_errors_and_the_next_call_works() {
+        install("scalars", "scalars");
+        assert_error(
+            "SELECT scalars.parse_int('x')",
+            "38000",
+            "plugin \"scalars\" export \"parse-int\" returned an error: cannot parse \"x\"",
+        );
+        assert_error(
+            "SELECT scalars.check_positive(-1)",
+            "38000",
+            "-1 is not positive",
+        );
+        assert_error(
+            "SELECT scalars.divide(1, 0)",
+            "38000",
+            "plugin \"scalars\" export \"divide\" trapped",
+        );
+        assert_error(
+            "SELECT scalars.add_u32(4294967295, 1)",
+            "38000",
+            "unreachable",
+        );
+        assert_eq!(one::<i32>("SELECT scalars.divide(7, 2)"), Some(3));
+    }
+
+    #[pg_test]
+    fn an_instance_lives_for_a_transaction_and_a_trap_discards_it() {
+        install("scalars", "scalars");
+        assert_eq!(
+            one::<i64>("SELECT sum(scalars.count())::int8 FROM generate_series(1, 3)"),
+            Some(6)
+        );
+        assert_eq!(one::<i64>("SELECT scalars.count()"), Some(4));
+        assert_error("SELECT scalars.divide(1, 0)", "38000", "trapped");
+        assert_eq!(one::<i64>("SELECT scalars.count()"), Some(1));
+    }
+
+    #[pg_test]
+    fn warm_calls_and_reinstalls_of_the_same_bytes_compile_nothing() {
+        install("scalars", "scalars");
+        let after_install = compilations();
+        for _ in 0..3 {
+            assert_eq!(
+                one::<String>("SELECT scalars.shout('a')").as_deref(),
+                Some("A")
+            );
+        }
+        Spi::run("SELECT wasm.uninstall('scalars')").unwrap();
+        install("scalars", "scalars");
+        assert_eq!(
+            one::<String>("SELECT scalars.shout('b')").as_deref(),
+            Some("B")
+        );
+        assert_eq!(compilations(), after_install);
+    }
+
+    #[pg_test]
+    fn bad_components_are_refused_and_nothing_is_written() {
+        let before = plugin_count();
+        let bad = [
+            (
+                "SELECT * FROM wasm.install('bad', ''::bytea)",
+                "22P03",
+                "empty",
+            ),
+            (
+                "SELECT * FROM wasm.install('bad', decode(md5('x'), 'hex'))",
+                "22P03",
+                "not a WebAssembly component",
+            ),
+        ];
+        for (sql, state, frag) in bad {
+            assert_error(sql, state, frag);
+        }
+        let core = fixture("core-module");
+        let truncated = fixture("slugify")[..2000].to_vec();
+        for (bytes, state, frag) in [
+            (core, "22P03", "core WebAssembly module"),
+            (truncated, "22P03", "invalid WebAssembly component"),
+            (
+                fixture("needs-import"),
+                "0A000",
+                "fixture:needs-import/secret-service",
+            ),
+            (
+                fixture("unsupported"),
+                "0A000",
+                "export \"norm\" of plugin \"bad\" uses WIT type record { x: s32, y: s32 }",
+            ),
+        ] {
+            Spi::run_with_args(
+                "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
+                &[bytes.into()],
+            )
+            .unwrap();
+            assert_error(
+                "SELECT * FROM wasm.install('bad', decode(current_setting('pgc.bytes'), 'base64'))",
+                state,
+                frag,
+            );
+        }
+        assert_eq!(plugin_count(), before);
+        assert_eq!(
+            one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'bad')"),
+            Some(false)
+        );
+        assert_error(
+            "SELECT * FROM wasm.install('Bad-Name', ''::bytea)",
+            "22023",
+            "invalid plugin name",
+        );
+    }
+
+    #[pg_test]
+    fn a_taken_name_needs_replace_and_replace_upgrades() {
+        install("p", "slugify");
+        Spi::run_with_args(
+            "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
+            &[fixture("scalars").into()],
+        )
+        .unwrap();
+        assert_error(
+            "SELECT * FROM wasm.install('p', decode(current_setting('pgc.bytes'), 'base64'))",
+            "42710",
+            "plugin \"p\" is already installed",
+        );
+        assert_eq!(
+            one::<String>("SELECT p.slugify('A B')").as_deref(),
+            Some("a-b")
+        );
+        Spi::run("SELECT * FROM wasm.install('p', decode(current_setting('pgc.bytes'), 'base64'), replace => true)").unwrap();
+        assert_eq!(one::<String>("SELECT p.shout('x')").as_deref(), Some("X"));
+        assert_eq!(
+            one::<i64>(
+                "SELECT count(*) FROM pg_proc WHERE proname = 'slugify' AND pronamespace = 'p'::regnamespace"
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            one::<i32>("SELECT version FROM wasm.plugins WHERE name = 'p'"),
+            Some(2)
+        );
+    }
+
+    #[pg_test]
+    fn uninstall_removes_everything_and_bound_functions_then_fail_cleanly() {
+        install("slugify", "slugify");
+        Spi::run(
+            "CREATE FUNCTION public.my_slug(text) RETURNS text LANGUAGE wasm AS 'slugify/slugify'",
+        )
+        .unwrap();
+        assert_eq!(
+            one::<String>("SELECT public.my_slug('A b')").as_deref(),
+            Some("a-b")
+        );
+        Spi::run("SELECT wasm.uninstall('slugify')").unwrap();
+        assert_eq!(plugin_count(), 0);
+        assert_eq!(
+            one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'slugify')"),
+            Some(false)
+        );
+        assert_error(
+            "SELECT public.my_slug('A b')",
+            "42704",
+            "plugin \"slugify\" is not installed",
+        );
+        assert_error("SELECT wasm.uninstall('slugify')", "42704", "not installed");
+    }
+
+    #[pg_test]
+    fn the_validator_checks_hand_written_functions() {
+        install("scalars", "scalars");
+        Spi::run("CREATE FUNCTION public.up(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'")
+            .unwrap();
+        assert_eq!(one::<String>("SELECT public.up('q')").as_deref(), Some("Q"));
+        // SQL spelling of an export name works too.
+        Spi::run(
+            "CREATE FUNCTION public.wc(text) RETURNS int8 LANGUAGE wasm AS 'scalars/word_count'",
+        )
+        .unwrap();
+        assert_eq!(one::<i64>("SELECT public.wc('x y')"), Some(2));
+        assert_error(
+            "CREATE FUNCTION public.bad1(int4) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+            "42P13",
+            "does not match plugin \"scalars\" export \"shout\"",
+        );
+        let got = outcome(
+            "CREATE FUNCTION public.bad1(int4) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+        );
+        assert!(got.contains("42P13"), "{got}");
+        assert_error(
+            "CREATE FUNCTION public.bad2(text) RETURNS int4 LANGUAGE wasm AS 'scalars/shout'",
+            "42P13",
+            "",
+        );
+        assert_error(
+            "CREATE FUNCTION public.bad3(text) RETURNS text LANGUAGE wasm AS 'shout'",
+            "42P13",
+            "'plugin/export'",
+        );
+        assert_error(
+            "CREATE FUNCTION public.bad4(text) RETURNS text LANGUAGE wasm AS 'scalars/nope'",
+            "42883",
+            "has no export \"nope\"",
+        );
+        assert_error(
+            "CREATE FUNCTION public.bad5(text) RETURNS text LANGUAGE wasm AS 'nope/x'",
+            "42704",
+            "not installed",
+        );
+        // pg_restore sets check_function_bodies = off: accept, check at call time.
+        Spi::run("SET LOCAL check_function_bodies = off").unwrap();
+        Spi::run(
+            "CREATE FUNCTION public.later(int4) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+        )
+        .unwrap();
+        Spi::run("SET LOCAL check_function_bodies = on").unwrap();
+        assert_error(
+            "SELECT public.later(1)",
+            "42P13",
+            "argument 1 is integer but parameter text (string) needs text",
+        );
+    }
+
+    #[pg_test]
+    fn wasm_transform_calls_exports_with_json() {
+        install("scalars", "scalars");
+        install("slugify", "slugify");
+        let cases = [
+            ("wasm_transform('scalars', '\"abc\"')", "\"cba\""),
+            ("wasm_transform('scalars', 'shout', '[\"abc\"]')", "\"ABC\""),
+            (
+                "wasm_transform('scalars', 'add-u32', '{\"a\": 1, \"b\": 2}')",
+                "3",
+            ),
+            (
+                "wasm_transform('scalars', 'add_u32', '[4000000000, 1]')",
+                "4000000001",
+            ),
+            (
+                "wasm_transform('scalars', 'echo-u64', '[\"18446744073709551615\"]')",
+                "\"18446744073709551615\"",
+            ),
+            ("wasm_transform('scalars', 'echo-s64', '[42]')", "42"),
+            ("wasm_transform('scalars', 'greet', '[null]')", "null"),
+            ("wasm_transform('scalars', 'greet', '{}')", "null"),
+            (
+                "wasm_transform('scalars', 'reverse-bytes', '[\"\\\\x0102\"]')",
+                "\"\\\\x0201\"",
+            ),
+            (
+                "wasm_transform('scalars', 'text-utils#shout', '[\"a\"]')",
+                "\"A!\"",
+            ),
+            (
+                "wasm_transform('slugify', 'slugify-max', '{\"input\": \"A b c\", \"max-len\": 3}')",
+                "\"a-b\"",
+            ),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(
+                one::<String>(&format!("SELECT ({expr})::text")).as_deref(),
+                Some(want),
+                "{expr}"
+            );
+        }
+        assert_eq!(
+            one::<String>("SELECT wasm_transform('scalars', 'noop', '[]')::text"),
+            None
+        );
+        assert_error(
+            "SELECT wasm_transform('slugify', '\"x\"')",
+            "42883",
+            "no export named \"transform\"",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'add-u32', '[1]')",
+            "22023",
+            "takes 2 arguments, 1 given",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'add-u32', '{\"a\": 1, \"c\": 2}')",
+            "22023",
+            "no parameter \"c\"",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'add-u32', '[1, \"x\"]')",
+            "22P02",
+            "argument b",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'add-u32', '[1, -1]')",
+            "22003",
+            "-1 is out of range for u32",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'shout', '[3]')",
+            "22023",
+            "expected string, found the number 3",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'parse-int', '[\"z\"]')",
+            "38000",
+            "returned an error",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'divide', '[1, 0]')",
+            "38000",
+            "trapped",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'nope', '[]')",
+            "42883",
+            "no export \"nope\"",
+        );
+        assert_error(
+            "SELECT wasm_transform('nope', '1')",
+            "42704",
+            "plugin \"nope\" is not installed",
+        );
+    }
+
+    #[pg_test]
+    fn only_admins_manage_plugins() {
+        Spi::run("CREATE ROLE pgc_nobody").unwrap();
+        Spi::run("CREATE ROLE pgc_admin IN ROLE wasm_admin").unwrap();
+        Spi::run("GRANT CREATE ON DATABASE pgrx_tests TO pgc_admin").ok();
+        Spi::run("SET LOCAL ROLE pgc_nobody").unwrap();
+        assert_error(
+            "SELECT * FROM wasm.install('x', ''::bytea)",
+            "42501",
+            "permission denied",
+        );
+        assert_error("SELECT wasm.uninstall('x')", "42501", "permission denied");
+        assert_error(
+            "SELECT bytes FROM wasm.plugins",
+            "42501",
+            "permission denied",
+        );
+        assert_eq!(one::<i64>("SELECT count(*) FROM wasm.plugins"), Some(0));
+        Spi::run("RESET ROLE").unwrap();
+        assert_eq!(
+            one::<bool>(
+                "SELECT has_function_privilege('public', 'wasm.install(text, bytea, boolean, text)', 'EXECUTE')"
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            one::<bool>(
+                "SELECT has_function_privilege('pgc_admin', 'wasm.install(text, bytea, boolean, text)', 'EXECUTE')"
+            ),
+            Some(true)
+        );
+    }
+
+    #[pg_test]
+    fn calling_through_wasm_transform_needs_usage_on_the_plugin_schema() {
+        install("scalars", "scalars");
+        Spi::run("CREATE ROLE pgc_reader").unwrap();
+        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
+        assert_error(
+            "SELECT wasm_transform('scalars', '\"a\"')",
+            "42501",
+            "USAGE on schema \"scalars\"",
+        );
+        Spi::run("RESET ROLE").unwrap();
+        Spi::run("GRANT USAGE ON SCHEMA scalars TO pgc_reader").unwrap();
+        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
+        assert_eq!(
+            one::<String>("SELECT wasm_transform('scalars', '\"ab\"')::text").as_deref(),
+            Some("\"ba\"")
+        );
+        assert_eq!(
+            one::<String>("SELECT scalars.shout('a')").as_deref(),
+            Some("A")
+        );
+    }
+
+    #[pg_test]
+    fn max_call_time_stops_a_spinning_guest() {
+        install("scalars", "scalars");
+        Spi::run("SET LOCAL wasm.max_call_time = '100ms'").unwrap();
+        let start = std::time::Instant::now();
+        assert_error(
+            "SELECT scalars.spin(0)",
+            "57014",
+            "wasm.max_call_time exceeded",
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            one::<String>("SELECT scalars.shout('ok')").as_deref(),
+            Some("OK")
+        );
+    }
+
+    #[pg_test]
+    fn guest_output_goes_to_the_log_not_the_client() {
+        install("scalars", "scalars");
+        assert_eq!(
+            one::<String>("SELECT scalars.print('hello')::text").as_deref(),
+            Some("")
+        );
+    }
+}
