@@ -112,7 +112,9 @@ impl PluginError {
             | PluginError::UndefinedPlugin(_, d)
             | PluginError::UndefinedExport(_, d)
             | PluginError::SignatureMismatch(_, d) => d.as_deref(),
-            PluginError::GuestTrap { detail, .. } => Some(detail),
+            PluginError::GuestTrap { detail, .. } => {
+                Some(detail.as_str()).filter(|d| !d.is_empty())
+            }
             PluginError::GuestError { detail, .. } => detail.as_deref(),
             _ => None,
         }

@@ -53,10 +53,12 @@ impl ConvError {
 
     /// Turn into the extension's error, prefixing the argument it belongs to.
     pub fn into_plugin_error(self, what: &str) -> PluginError {
-        PluginError::bad_value(
-            self.code,
-            format!("{what} at {}: {}", self.path, self.message),
-        )
+        let at = if self.path == "$" {
+            String::new()
+        } else {
+            format!(" at {}", self.path)
+        };
+        PluginError::bad_value(self.code, format!("{what}{at}: {}", self.message))
     }
 }
 

@@ -582,7 +582,7 @@ mod tests {
         assert_error(
             "SELECT scalars.spin(0)",
             "57014",
-            "wasm.max_call_time exceeded",
+            "stopped: it ran longer than wasm.max_call_time (100 ms)",
         );
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
         assert_eq!(

@@ -30,7 +30,7 @@ impl std::fmt::Display for Stop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Stop::Interrupt => f.write_str("interrupted by a query cancel or timeout"),
-            Stop::CallTime => f.write_str("wasm.max_call_time exceeded"),
+            Stop::CallTime => f.write_str("it ran longer than wasm.max_call_time"),
         }
     }
 }
@@ -99,30 +99,32 @@ fn arm_deadline(store: &mut Store<HostState>, limit: Option<Duration>) {
 }
 
 fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
+    if let Some(stop) = err.chain().find_map(|c| c.downcast_ref::<Stop>().copied()) {
+        let limit = match (stop, guc::max_call_time()) {
+            (Stop::CallTime, Some(d)) => format!(" ({} ms)", d.as_millis()),
+            _ => String::new(),
+        };
+        return PluginError::GuestTrap {
+            message: format!("{what} was stopped: {stop}{limit}"),
+            detail: String::new(),
+            code: PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+        };
+    }
     let (reason, detail) = render_chain(err);
-    let stop = err.chain().find_map(|c| c.downcast_ref::<Stop>().copied());
-    let code = match stop {
-        Some(Stop::Interrupt) => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
-        Some(Stop::CallTime) => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
-        None if detail.contains("forcing trap when growing memory") => {
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED
-        }
-        None => PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
-    };
-    let reason = match stop {
-        Some(s) => s.to_string(),
-        None if code == PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED => {
-            format!(
-                "linear memory would exceed wasm.max_memory ({} MB)",
+    if detail.contains("forcing trap when growing memory") {
+        return PluginError::GuestTrap {
+            message: format!(
+                "{what} trapped: its linear memory would exceed wasm.max_memory ({} MB)",
                 guc::max_memory_bytes() >> 20
-            )
-        }
-        None => reason,
-    };
+            ),
+            detail,
+            code: PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        };
+    }
     PluginError::GuestTrap {
         message: format!("{what} trapped: {reason}"),
         detail,
-        code,
+        code: PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
     }
 }
 

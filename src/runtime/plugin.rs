@@ -130,11 +130,8 @@ pub fn compile_component(bytes: &[u8], sha256: String) -> PluginResult<CompiledP
     })?;
     let pre = rt.linker.instantiate_pre(&component).map_err(|e| {
         let (_, detail) = render_chain(&e);
-        let chain: Vec<&str> = detail.lines().collect();
-        let mut message = format!(
-            "the component has an import that pg_component does not provide: {}",
-            chain.join(": ")
-        );
+        let first = detail.lines().next().unwrap_or_default();
+        let mut message = format!("the component has an import that pg_component does not provide: {first}");
         if detail.contains("wasi:http") {
             message.push_str(
                 " (a componentize-js build imports wasi:http unless built with `--disable http fetch-event`)",

@@ -1,0 +1,18 @@
+# The two set-up commands of the README.
+.PHONY: demo test bench guests fmt lint
+
+demo:   ## build, install into a throwaway cluster, install the examples, run the demo query
+	bash scripts/demo.sh
+
+test:   ## the whole test suite: unit, #[pg_test] and pg_regress
+	bash scripts/test.sh
+
+bench:  ## benchmarks against the built-in and PL/* peers
+	bash bench/run.sh
+
+guests: ## build the guest components from source
+	bash scripts/build-guests.sh
+
+lint:
+	cargo fmt --check
+	cargo clippy --features pg_test -- -D warnings

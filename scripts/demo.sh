@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The main job: build and install the extension, start a throwaway cluster, install the
+# example plugins, and run a demo ETL query. The cluster is stopped at the end.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+. "$here/cluster.sh"
+root="$(dirname "$here")"
+
+bash "$here/setup.sh"
+bash "$here/build-guests.sh" >/dev/null
+echo "demo: building and installing the extension (release)"
+(cd "$root" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+
+dir="$PGC_VAR/demo-cluster"
+port="${DEMO_PORT:-55433}"
+cluster_start "$dir" "$port"
+trap 'cluster_stop "$dir"' EXIT
+
+cluster_psql "$port" postgres -q -c "DROP DATABASE IF EXISTS demo" -c "CREATE DATABASE demo"
+cluster_psql "$port" demo -q <<SQL
+CREATE EXTENSION pg_component;
+\set slugify \`base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify.wasm"\`
+SELECT function, export FROM wasm.install('slugify', decode(:'slugify', 'base64'));
+
+CREATE TABLE posts (id serial PRIMARY KEY, title text NOT NULL);
+INSERT INTO posts (title) VALUES
+    ('Hello, World!'),
+    ('WebAssembly components in PostgreSQL'),
+    ('Ça va? Déjà vu — 100% sûr'),
+    ('  Many   spaces & symbols!!  ');
+
+\echo 'demo ETL query: typed call per row, and the same export through wasm_transform'
+SELECT id, title,
+       slugify.slugify(title)             AS slug,
+       slugify.slugify_max(title, 12)     AS short_slug,
+       wasm_transform('slugify', 'slugify', jsonb_build_array(title)) AS via_json
+FROM posts ORDER BY id;
+SQL

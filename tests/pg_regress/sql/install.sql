@@ -1,0 +1,34 @@
+-- Installing a component, calling its typed functions, listing it, uninstalling it.
+\set slugify `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify.wasm"`
+SELECT function, export FROM wasm.install('slugify', decode(:'slugify', 'base64'));
+
+SELECT name, version, schema_name, size > 0 AS has_bytes, length(sha256) AS sha_len,
+       jsonb_array_length(exports) AS exports, options
+FROM wasm.plugins;
+SELECT wit FROM wasm.plugins WHERE name = 'slugify';
+
+-- The generated functions are ordinary pg_proc rows of LANGUAGE wasm.
+SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS returns,
+       p.prosrc, p.proisstrict, obj_description(p.oid, 'pg_proc') AS comment
+FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+WHERE l.lanname = 'wasm' ORDER BY 1::text;
+
+-- Per-row ETL.
+CREATE TABLE posts (id int PRIMARY KEY, title text);
+INSERT INTO posts VALUES (1, 'Hello, World!'), (2, 'Ça va? Déjà vu'), (3, NULL), (4, '');
+SELECT id, slugify.slugify(title), slugify.slugify_max(title, 5) FROM posts ORDER BY id;
+CREATE TABLE slugs AS SELECT id, slugify.slugify(title) AS slug FROM posts;
+SELECT * FROM slugs ORDER BY id;
+
+-- The same plugin under another name and schema.
+SELECT function FROM wasm.install('slug2', decode(:'slugify', 'base64'), schema => 'text_tools');
+SELECT text_tools.slugify('Two Names');
+
+-- Uninstall drops the functions, the schema it created, and the row.
+SELECT wasm.uninstall('slug2');
+SELECT nspname FROM pg_namespace WHERE nspname IN ('slug2', 'text_tools');
+SELECT wasm.uninstall('slugify');
+SELECT count(*) FROM wasm.plugins;
+SELECT nspname FROM pg_namespace WHERE nspname = 'slugify';
+SELECT outcome($$SELECT slugify.slugify('x')$$);
+DROP TABLE posts, slugs;

@@ -1,0 +1,29 @@
+-- A spinning guest is stopped by statement_timeout and by wasm.max_call_time (57014);
+-- the session keeps working.
+\set scalars `base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm"`
+SELECT count(*) FROM wasm.install('scalars', decode(:'scalars', 'base64'));
+
+SET statement_timeout = '300ms';
+SELECT scalars.spin(0);
+RESET statement_timeout;
+SELECT scalars.shout('after timeout');
+
+SET wasm.max_call_time = '200ms';
+SELECT scalars.spin(0);
+RESET wasm.max_call_time;
+SELECT scalars.shout('after call limit');
+
+-- Through wasm_transform too.
+SET statement_timeout = '300ms';
+SELECT wasm_transform('scalars', 'spin', '[0]');
+RESET statement_timeout;
+
+-- The limits are for superusers to change.
+CREATE ROLE regress_limits;
+SET ROLE regress_limits;
+SET wasm.max_call_time = '0';
+SET wasm.max_memory = '4GB';
+RESET ROLE;
+DROP ROLE regress_limits;
+
+SELECT wasm.uninstall('scalars');
