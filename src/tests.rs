@@ -592,6 +592,15 @@ mod tests {
     }
 
     #[pg_test]
+    fn max_memory_caps_linear_memory() {
+        install("scalars", "scalars");
+        assert_eq!(one::<i64>("SELECT scalars.grow(8)"), Some(8));
+        Spi::run("SET LOCAL wasm.max_memory = '32MB'").unwrap();
+        assert_error("SELECT scalars.grow(64)", "54000", "would exceed wasm.max_memory (32 MB)");
+        assert_eq!(one::<i64>("SELECT scalars.grow(4)"), Some(4));
+    }
+
+    #[pg_test]
     fn guest_output_goes_to_the_log_not_the_client() {
         install("scalars", "scalars");
         assert_eq!(

@@ -116,6 +116,8 @@ pub struct HostState {
     table: ResourceTable,
     /// Memory and table caps, checked by wasmtime on every growth.
     pub limits: StoreLimits,
+    /// The memory cap `limits` was built with.
+    max_memory: usize,
     /// Guest stdout.
     pub stdout: LogPipe,
     /// Guest stderr.
@@ -136,18 +138,30 @@ impl HostState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(max_memory)
-            .trap_on_grow_failure(true)
-            .build();
         HostState {
             wasi,
             table: ResourceTable::new(),
-            limits,
+            limits: memory_limits(max_memory),
+            max_memory,
             stdout,
             stderr,
         }
     }
+
+    /// Apply the current `wasm.max_memory` to an instance that lives across calls.
+    pub fn set_max_memory(&mut self, max_memory: usize) {
+        if max_memory != self.max_memory {
+            self.limits = memory_limits(max_memory);
+            self.max_memory = max_memory;
+        }
+    }
+}
+
+fn memory_limits(max_memory: usize) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(max_memory)
+        .trap_on_grow_failure(true)
+        .build()
 }
 
 impl WasiView for HostState {

@@ -18,6 +18,15 @@ SET statement_timeout = '300ms';
 SELECT wasm_transform('scalars', 'spin', '[0]');
 RESET statement_timeout;
 
+-- Linear memory is capped by wasm.max_memory (54000); the next call gets a fresh instance.
+SELECT scalars.grow(16);
+SET wasm.max_memory = '32MB';
+\set VERBOSITY terse
+SELECT scalars.grow(64);
+\set VERBOSITY default
+SELECT scalars.grow(4);
+RESET wasm.max_memory;
+
 -- The limits are for superusers to change.
 CREATE ROLE regress_limits;
 SET ROLE regress_limits;
