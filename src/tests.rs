@@ -596,8 +596,26 @@ mod tests {
         install("scalars", "scalars");
         assert_eq!(one::<i64>("SELECT scalars.grow(8)"), Some(8));
         Spi::run("SET LOCAL wasm.max_memory = '32MB'").unwrap();
-        assert_error("SELECT scalars.grow(64)", "54000", "would exceed wasm.max_memory (32 MB)");
+        assert_error(
+            "SELECT scalars.grow(64)",
+            "54000",
+            "would exceed wasm.max_memory (32 MB)",
+        );
         assert_eq!(one::<i64>("SELECT scalars.grow(4)"), Some(4));
+    }
+
+    #[pg_test]
+    fn guests_can_log_through_the_host_interface() {
+        install("scalars", "scalars");
+        assert!(
+            one::<String>("SELECT wit FROM wasm.plugins")
+                .unwrap()
+                .contains("import pg-component:plugin/log@0.1.0;")
+        );
+        assert_eq!(one::<i64>("SELECT scalars.log_levels('hi')"), Some(4));
+        // Logging from a guest turns into warnings that an error handler can see.
+        Spi::run("SET LOCAL client_min_messages = warning").unwrap();
+        assert_eq!(one::<i64>("SELECT scalars.log_levels('again')"), Some(4));
     }
 
     #[pg_test]

@@ -165,7 +165,9 @@ pub fn call_export(
         _ => new_instance(compiled).map_err(|e| rename_trap(e, &what))?,
     };
     arm_deadline(&mut live.store, guc::max_call_time());
-    live.store.data_mut().set_max_memory(guc::max_memory_bytes());
+    live.store
+        .data_mut()
+        .set_max_memory(guc::max_memory_bytes());
     let outcome = match live.instance.get_func(&mut live.store, export.index) {
         Some(func) => {
             let mut results = vec![Val::Bool(false); usize::from(export.sig.result.is_some())];
@@ -179,6 +181,7 @@ pub fn call_export(
         }
     };
     let stderr = flush_output(plugin, live.store.data());
+    super::log::report(plugin, &mut live.store.data_mut().log);
     match outcome {
         Ok(v) => {
             INSTANCES.with(|m| m.borrow_mut().insert(key, live));

@@ -122,6 +122,8 @@ pub struct HostState {
     pub stdout: LogPipe,
     /// Guest stderr.
     pub stderr: LogPipe,
+    /// Messages from `pg-component:plugin/log`.
+    pub log: super::log::LogBuffer,
 }
 
 impl HostState {
@@ -145,6 +147,7 @@ impl HostState {
             max_memory,
             stdout,
             stderr,
+            log: Default::default(),
         }
     }
 

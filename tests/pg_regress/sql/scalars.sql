@@ -47,6 +47,9 @@ SELECT scalars.count();
 COMMIT;
 SELECT scalars.count();
 
+-- Guests log through pg-component:plugin/log: notice and warning reach the client.
+SELECT scalars.log_levels('from the guest');
+
 -- Guest output goes to the server log, not to the client.
 SELECT scalars.print('to the log');
 SELECT scalars.noop();
