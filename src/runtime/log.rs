@@ -15,7 +15,8 @@ pub const MAX_MESSAGES: usize = 100;
 /// Most bytes kept per message.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
-/// `enum level` of the interface.
+/// `enum level` of the interface. Its values are made by the `Lift` derive, from the guest.
+#[allow(dead_code)]
 #[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq, Eq)]
 #[component(enum)]
 #[repr(u8)]
