@@ -5,6 +5,7 @@ use pgrx::{JsonB, PgSqlErrorCode, pg_sys};
 use serde_json::Value as Json;
 use wasmtime::component::Val;
 
+use crate::acl::{require_admin, require_plugin_usage};
 use crate::catalog::{broadcast_change, invalidate_local, resolve_plugin};
 use crate::error::{OrReport, PluginError, PluginResult};
 use crate::guc;
@@ -22,27 +23,6 @@ pub fn valid_name(name: &str) -> bool {
         && name.len() <= 63
 }
 
-/// Superusers and members of `wasm_admin` manage plugins.
-fn require_admin(action: &str) -> PluginResult<()> {
-    // SAFETY: superuser() and the role lookups read backend-local and catalog state.
-    let allowed = unsafe {
-        let user = pg_sys::GetUserId();
-        if pg_sys::superuser() {
-            true
-        } else {
-            let admin = pg_sys::get_role_oid(c"wasm_admin".as_ptr(), true);
-            admin != pg_sys::Oid::INVALID && pg_sys::has_privs_of_role(user, admin)
-        }
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(PluginError::PermissionDenied(format!(
-            "permission denied to {action}: only superusers and members of wasm_admin manage plugins"
-        )))
-    }
-}
-
 /// One generated function: its export, identity and SQL text.
 struct Generated {
     export: String,
@@ -57,6 +37,7 @@ fn plan_functions(
     plugin: &str,
     schema: &str,
     compiled: &CompiledPlugin,
+    deterministic: bool,
 ) -> PluginResult<Vec<Generated>> {
     let mut out = Vec::new();
     for export in &compiled.exports {
@@ -69,6 +50,11 @@ fn plan_functions(
         let qualified = format!("{}.{}", quote_ident(schema), quote_ident(&export.sql_name));
         let arg_types: Vec<&str> = sql.params.iter().map(|(_, m)| m.sql.sql_name()).collect();
         let strict = if sql.strict() { " STRICT" } else { "" };
+        let volatility = if deterministic {
+            "IMMUTABLE PARALLEL SAFE"
+        } else {
+            "VOLATILE PARALLEL UNSAFE"
+        };
         out.push(Generated {
             export: export.name.clone(),
             identity: format!("{qualified}({})", arg_types.join(", ")),
@@ -78,7 +64,7 @@ fn plan_functions(
                 SqlReturn::Value(m) => m.sql.oid(),
             },
             ddl: format!(
-                "CREATE OR REPLACE FUNCTION {qualified}{} LANGUAGE wasm VOLATILE{strict} AS {}",
+                "CREATE OR REPLACE FUNCTION {qualified}{} LANGUAGE wasm {volatility}{strict} AS {}",
                 sql.sql_text(),
                 quote_literal(&format!("{plugin}/{}", export.name))
             ),
@@ -176,19 +162,27 @@ fn lock_plugin(name: &str) -> PluginResult<Option<(String, bool)>> {
     .map_err(spi_err)
 }
 
+/// The options of `wasm.install` besides name and bytes.
+struct InstallOptions<'a> {
+    replace: bool,
+    schema: Option<&'a str>,
+    deterministic: bool,
+    sha256: Option<&'a str>,
+}
+
 fn install_plugin(
     name: &str,
     bytes: &[u8],
-    replace: bool,
-    schema: Option<&str>,
+    opts: InstallOptions<'_>,
 ) -> PluginResult<Vec<(String, String, String)>> {
+    let replace = opts.replace;
     require_admin("install plugins")?;
     if !valid_name(name) {
         return Err(PluginError::InvalidArgument(format!(
             "invalid plugin name \"{name}\": use lower-case letters, digits and underscores, starting with a letter"
         )));
     }
-    let schema = schema.unwrap_or(name);
+    let schema = opts.schema.unwrap_or(name);
     if !valid_name(schema) || schema.starts_with("pg_") || schema == "wasm" {
         return Err(PluginError::InvalidArgument(format!(
             "invalid schema name \"{schema}\" for a plugin"
@@ -205,8 +199,27 @@ fn install_plugin(
         ));
     }
     let sha256 = sha256_hex(bytes);
-    let compiled = load_component(bytes, &sha256)?;
-    let planned = plan_functions(name, schema, &compiled)?;
+    let compiled = load_component(&sha256, || Ok(bytes.to_vec()))?;
+    if let Some(expected) = opts.sha256
+        && !expected.eq_ignore_ascii_case(&sha256)
+    {
+        return Err(PluginError::InvalidArgument(format!(
+            "the component's sha256 is {sha256}, not the expected {expected}"
+        )));
+    }
+    if opts.deterministic {
+        let varying = compiled.nondeterministic_imports();
+        if !varying.is_empty() {
+            return Err(PluginError::UnsatisfiedImport(
+                format!(
+                    "a deterministic plugin may not import clocks or random numbers, but this component imports {}",
+                    varying.join(", ")
+                ),
+                None,
+            ));
+        }
+    }
+    let planned = plan_functions(name, schema, &compiled, opts.deterministic)?;
 
     let existing = lock_plugin(name)?;
     if existing.is_some() && !replace {
@@ -241,7 +254,8 @@ fn install_plugin(
         .iter()
         .map(|g| serde_json::json!({"export": g.export, "function": g.signature}))
         .collect();
-    let options = serde_json::json!({"created_schema": created_schema});
+    let options =
+        serde_json::json!({"created_schema": created_schema, "deterministic": opts.deterministic});
     let upsert = if existing.is_some() {
         "UPDATE wasm.plugins SET version = version OPERATOR(pg_catalog.+) 1, schema_name = $2, bytes = $3, \
          sha256 = $4, wit = $5, exports = $6, options = $7, owner = CURRENT_USER, installed_at = pg_catalog.now() \
@@ -284,6 +298,8 @@ fn install(
     component: &[u8],
     replace: default!(bool, false),
     schema: default!(Option<&str>, "NULL"),
+    deterministic: default!(bool, false),
+    sha256: default!(Option<&str>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -292,7 +308,13 @@ fn install(
         name!(sha256, String),
     ),
 > {
-    TableIterator::new(install_plugin(name, component, replace, schema).or_report())
+    let opts = InstallOptions {
+        replace,
+        schema,
+        deterministic,
+        sha256,
+    };
+    TableIterator::new(install_plugin(name, component, opts).or_report())
 }
 
 fn uninstall_plugin(name: &str) -> PluginResult<()> {
@@ -341,27 +363,6 @@ fn uninstall(name: &str) {
     uninstall_plugin(name).or_report()
 }
 
-/// Requires USAGE on the plugin's schema, as calling its generated functions does.
-fn check_usage(schema: &str, plugin: &str) -> PluginResult<()> {
-    let Ok(cschema) = std::ffi::CString::new(schema) else {
-        return Ok(());
-    };
-    // SAFETY: catalog lookups with a valid C string; missing_ok avoids an ERROR.
-    let allowed = unsafe {
-        let nsp = pg_sys::get_namespace_oid(cschema.as_ptr(), true);
-        nsp == pg_sys::Oid::INVALID
-            || pg_sys::pg_namespace_aclcheck(nsp, pg_sys::GetUserId(), pg_sys::ACL_USAGE as _)
-                == pg_sys::AclResult::ACLCHECK_OK
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(PluginError::PermissionDenied(format!(
-            "permission denied for plugin \"{plugin}\": USAGE on schema \"{schema}\" is required"
-        )))
-    }
-}
-
 fn transform(
     plugin: &str,
     export: Option<&str>,
@@ -369,7 +370,7 @@ fn transform(
     positional_single: bool,
 ) -> PluginResult<Option<Json>> {
     let resolved = resolve_plugin(plugin)?;
-    check_usage(&resolved.schema, plugin)?;
+    require_plugin_usage(&resolved)?;
     let exports = &resolved.compiled.exports;
     let index = match export {
         Some(name) => find_export(&resolved, name)?,

@@ -20,6 +20,8 @@ pub struct ResolvedPlugin {
     pub name: String,
     /// The schema its functions were generated into.
     pub schema: String,
+    /// Installed with `deterministic => true`: its functions may be IMMUTABLE and PARALLEL SAFE.
+    pub deterministic: bool,
     /// The compiled component.
     pub compiled: Rc<CompiledPlugin>,
 }
@@ -61,11 +63,18 @@ pub fn register_callbacks() {
     // as Postgres requires, from _PG_init.
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(Some(relcache_callback), pg_sys::Datum::from(0));
-        pg_sys::CacheRegisterSyscacheCallback(
-            pg_sys::SysCacheIdentifier::PROCOID as i32,
-            Some(proc_callback),
-            pg_sys::Datum::from(0),
-        );
+        // Function definitions, and schema privileges (GRANT/REVOKE USAGE), that bound
+        // functions were checked against.
+        for cache in [
+            pg_sys::SysCacheIdentifier::PROCOID,
+            pg_sys::SysCacheIdentifier::NAMESPACEOID,
+        ] {
+            pg_sys::CacheRegisterSyscacheCallback(
+                cache as i32,
+                Some(proc_callback),
+                pg_sys::Datum::from(0),
+            );
+        }
     }
 }
 
@@ -115,46 +124,61 @@ fn as_superuser<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// The bytes of an installed plugin, read as the bootstrap superuser: callers need not be able
+/// to SELECT the `bytes` column.
+fn fetch_bytes(name: &str) -> PluginResult<Vec<u8>> {
+    as_superuser(|| {
+        Spi::get_one_with_args::<Vec<u8>>(
+            "SELECT bytes FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
+            &[name.into()],
+        )
+    })
+    .map_err(|e| PluginError::Internal(format!("cannot read wasm.plugins: {e}")))?
+    .ok_or_else(|| {
+        PluginError::UndefinedPlugin(format!("plugin \"{name}\" is not installed"), None)
+    })
+}
+
 /// Resolve an installed plugin by name: from this backend's cache, or by reading the catalog
-/// and compiling (or finding compiled) its bytes.
+/// and loading its compiled code (from the on-disk cache, or compiling its bytes).
 pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
     if let Some(hit) = PLUGINS.with(|p| p.borrow().get(name).cloned()) {
         return Ok(hit);
     }
     plugins_relid()?;
-    let row = as_superuser(|| {
-        Spi::connect(|client| {
-            let rows = client.select(
-                "SELECT sha256, schema_name::pg_catalog.text, bytes FROM wasm.plugins \
-                 WHERE name OPERATOR(pg_catalog.=) $1",
-                Some(1),
-                &[name.into()],
-            )?;
-            let mut out = None;
-            for row in rows {
-                let sha: Option<String> = row.get(1)?;
-                let schema: Option<String> = row.get(2)?;
-                let bytes: Option<Vec<u8>> = row.get(3)?;
-                out = Some((
-                    sha.unwrap_or_default(),
-                    schema.unwrap_or_default(),
-                    bytes.unwrap_or_default(),
-                ));
-            }
-            Ok::<_, pgrx::spi::Error>(out)
-        })
+    let row = Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT sha256, schema_name::pg_catalog.text, \
+                    COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false) \
+             FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
+            Some(1),
+            &[name.into()],
+        )?;
+        let mut out = None;
+        for row in rows {
+            let sha: Option<String> = row.get(1)?;
+            let schema: Option<String> = row.get(2)?;
+            let deterministic: Option<bool> = row.get(3)?;
+            out = Some((
+                sha.unwrap_or_default(),
+                schema.unwrap_or_default(),
+                deterministic.unwrap_or(false),
+            ));
+        }
+        Ok::<_, pgrx::spi::Error>(out)
     })
     .map_err(|e| PluginError::Internal(format!("cannot read wasm.plugins: {e}")))?;
-    let Some((sha256, schema, bytes)) = row else {
+    let Some((sha256, schema, deterministic)) = row else {
         return Err(PluginError::UndefinedPlugin(
             format!("plugin \"{name}\" is not installed"),
             Some("wasm.plugins lists the installed plugins".into()),
         ));
     };
-    let compiled = load_component(&bytes, &sha256)?;
+    let compiled = load_component(&sha256, || fetch_bytes(name))?;
     let resolved = Rc::new(ResolvedPlugin {
         name: name.to_string(),
         schema,
+        deterministic,
         compiled,
     });
     PLUGINS.with(|p| p.borrow_mut().insert(name.to_string(), resolved.clone()));

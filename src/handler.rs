@@ -1,15 +1,16 @@
 //! `LANGUAGE wasm`: the call handler that runs a plugin function and the validator that checks
 //! a `CREATE FUNCTION … LANGUAGE wasm AS 'plugin/export'` against the export's WIT signature.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use pgrx::pg_catalog::pg_proc::PgProc;
+use pgrx::pg_catalog::pg_proc::{PgProc, ProParallel, ProVolatile};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use wasmtime::component::Val;
 
+use crate::acl::require_plugin_usage;
 use crate::catalog::{ResolvedPlugin, generation, resolve_plugin};
 use crate::datum::{datum_to_val, val_to_datum};
 use crate::error::{OrReport, PluginError, PluginResult};
@@ -24,6 +25,8 @@ struct BoundFunction {
     plugin: Rc<ResolvedPlugin>,
     export: usize,
     generation: u64,
+    /// The last role that passed the privilege check: re-checked when the role changes.
+    checked_role: Cell<pg_sys::Oid>,
 }
 
 thread_local! {
@@ -48,6 +51,42 @@ fn format_type(oid: pg_sys::Oid) -> String {
         let p = pg_sys::format_type_be(oid);
         std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
     }
+}
+
+/// Only a deterministic plugin's functions may be IMMUTABLE, STABLE or PARALLEL SAFE: the
+/// planner would otherwise fold, cache or parallelize calls whose results vary.
+fn check_volatility(proc: &PgProc, plugin: &ResolvedPlugin) -> PluginResult<()> {
+    if plugin.deterministic {
+        return Ok(());
+    }
+    let volatile = matches!(proc.provolatile(), ProVolatile::Volatile);
+    let parallel_safe = matches!(proc.proparallel(), ProParallel::Safe);
+    if volatile && !parallel_safe {
+        return Ok(());
+    }
+    Err(PluginError::SignatureMismatch(
+        format!(
+            "plugin \"{}\" is not deterministic: its functions must be VOLATILE and not PARALLEL SAFE",
+            plugin.name
+        ),
+        Some(
+            "install it with deterministic => true if its exports depend only on their arguments"
+                .into(),
+        ),
+    ))
+}
+
+/// Resolve a function's body to its plugin and export, and check signature, volatility and
+/// the caller's privilege to use the plugin.
+fn resolve_body(proc: &PgProc) -> PluginResult<(Rc<ResolvedPlugin>, usize)> {
+    let body = proc.prosrc();
+    let (plugin_name, export_name) = parse_body(&body)?;
+    let plugin = resolve_plugin(plugin_name)?;
+    require_plugin_usage(&plugin)?;
+    let export = find_export(&plugin, export_name)?;
+    check_signature(proc, plugin_name, &plugin.compiled.exports[export])?;
+    check_volatility(proc, &plugin)?;
+    Ok((plugin, export))
 }
 
 /// Check a function's SQL signature against its export, naming both types on a mismatch.
@@ -115,20 +154,24 @@ fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
     if let Some(hit) = BOUND.with(|b| b.borrow().get(&fn_oid).cloned())
         && hit.generation == current
     {
+        // SAFETY: GetUserId reads backend-local state.
+        let role = unsafe { pg_sys::GetUserId() };
+        if hit.checked_role.get() != role {
+            require_plugin_usage(&hit.plugin)?;
+            hit.checked_role.set(role);
+        }
         return Ok(hit);
     }
     let proc = PgProc::new(fn_oid).ok_or_else(|| {
         PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32()))
     })?;
-    let body = proc.prosrc();
-    let (plugin_name, export_name) = parse_body(&body)?;
-    let plugin = resolve_plugin(plugin_name)?;
-    let export = find_export(&plugin, export_name)?;
-    check_signature(&proc, plugin_name, &plugin.compiled.exports[export])?;
+    let (plugin, export) = resolve_body(&proc)?;
     let bound = Rc::new(BoundFunction {
         plugin,
         export,
         generation: current,
+        // SAFETY: GetUserId reads backend-local state.
+        checked_role: Cell::new(unsafe { pg_sys::GetUserId() }),
     });
     BOUND.with(|b| b.borrow_mut().insert(fn_oid, bound.clone()));
     Ok(bound)
@@ -269,11 +312,7 @@ fn validate(fn_oid: pg_sys::Oid) -> PluginResult<()> {
     let proc = PgProc::new(fn_oid).ok_or_else(|| {
         PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32()))
     })?;
-    let body = proc.prosrc();
-    let (plugin_name, export_name) = parse_body(&body)?;
-    let plugin = resolve_plugin(plugin_name)?;
-    let export = find_export(&plugin, export_name)?;
-    check_signature(&proc, plugin_name, &plugin.compiled.exports[export])
+    resolve_body(&proc).map(|_| ())
 }
 
 /// The validator of `LANGUAGE wasm`: the body must name an installed plugin's export whose

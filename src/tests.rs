@@ -253,6 +253,31 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_new_backend_loads_compiled_code_from_the_disk_cache() {
+        install("scalars", "scalars");
+        let sha = sha256_hex(&fixture("scalars"));
+        let engine = &crate::runtime::runtime().unwrap().engine;
+        let path = crate::runtime::cache::entry_path(engine, &sha).unwrap();
+        assert!(path.exists(), "{}", path.display());
+        let before = compilations();
+        crate::runtime::plugin::forget_compiled();
+        assert_eq!(
+            one::<String>("SELECT scalars.shout('disk')").as_deref(),
+            Some("DISK")
+        );
+        assert_eq!(compilations(), before, "loaded from disk, not compiled");
+        // A damaged entry is discarded and recompiled from the table's bytes.
+        std::fs::write(&path, b"PGCWASM1 garbage").unwrap();
+        crate::runtime::plugin::forget_compiled();
+        assert_eq!(
+            one::<String>("SELECT scalars.shout('again')").as_deref(),
+            Some("AGAIN")
+        );
+        assert_eq!(compilations(), before + 1);
+        assert!(crate::runtime::cache::verify_entry(&std::fs::read(&path).unwrap()).is_some());
+    }
+
+    #[pg_test]
     fn bad_components_are_refused_and_nothing_is_written() {
         let before = plugin_count();
         let bad = [
@@ -539,13 +564,13 @@ mod tests {
         Spi::run("RESET ROLE").unwrap();
         assert_eq!(
             one::<bool>(
-                "SELECT has_function_privilege('public', 'wasm.install(text, bytea, boolean, text)', 'EXECUTE')"
+                "SELECT has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text)', 'EXECUTE')"
             ),
             Some(false)
         );
         assert_eq!(
             one::<bool>(
-                "SELECT has_function_privilege('pgc_admin', 'wasm.install(text, bytea, boolean, text)', 'EXECUTE')"
+                "SELECT has_function_privilege('pgc_admin', 'wasm.install(text, bytea, boolean, text, boolean, text)', 'EXECUTE')"
             ),
             Some(true)
         );
@@ -616,6 +641,219 @@ mod tests {
         // Logging from a guest turns into warnings that an error handler can see.
         Spi::run("SET LOCAL client_min_messages = warning").unwrap();
         assert_eq!(one::<i64>("SELECT scalars.log_levels('again')"), Some(4));
+    }
+
+    #[pg_test]
+    fn the_sandbox_denies_files_env_args_network_and_exit() {
+        install("hostile", "hostile");
+        assert_error(
+            "SELECT hostile.read_file('/etc/passwd')",
+            "38000",
+            "No such file or directory",
+        );
+        assert_error(
+            "SELECT hostile.read_file('PG_VERSION')",
+            "38000",
+            "No such file or directory",
+        );
+        assert_error(
+            "SELECT hostile.write_file('/tmp/pg_component_owned')",
+            "38000",
+            "returned an error",
+        );
+        assert!(!std::path::Path::new("/tmp/pg_component_owned").exists());
+        assert_eq!(one::<i64>("SELECT hostile.env_count()"), Some(0));
+        assert_eq!(one::<String>("SELECT hostile.get_env('PATH')"), None);
+        assert_eq!(one::<i64>("SELECT hostile.arg_count()"), Some(0));
+        assert_error(
+            "SELECT hostile.connect('127.0.0.1:5432')",
+            "38000",
+            "Permission denied",
+        );
+        assert_error(
+            "SELECT hostile.udp_send('127.0.0.1:9')",
+            "38000",
+            "Permission denied",
+        );
+        assert_error(
+            "SELECT hostile.resolve('localhost')",
+            "38000",
+            "returned an error",
+        );
+        assert_error(
+            "SELECT hostile.quit(3)",
+            "38000",
+            "called exit(1): a plugin cannot end the process",
+        );
+        assert_error("SELECT hostile.quit(0)", "38000", "called exit(0)");
+        assert_eq!(one::<bool>("SELECT hostile.now_ms() > 0"), Some(true));
+        assert_eq!(one::<i32>("SELECT 1"), Some(1));
+    }
+
+    #[pg_test]
+    fn traps_name_plugin_export_and_cause() {
+        install("hostile", "hostile");
+        assert_error(
+            "SELECT hostile.div(1, 0)",
+            "38000",
+            "plugin \"hostile\" export \"div\" trapped: wasm trap: integer divide by zero",
+        );
+        assert_error(
+            "SELECT hostile.peek(4294967295)",
+            "38000",
+            "out of bounds memory access",
+        );
+        assert_error("SELECT hostile.recurse(100000000)", "38000", "trapped");
+        assert_error("SELECT hostile.panic('boom')", "38000", "unreachable");
+        // The guest's panic message is in the DETAIL.
+        assert!(outcome("SELECT hostile.panic('boom')").contains("boom"));
+        assert_eq!(one::<i64>("SELECT hostile.recurse(1000)::int8"), Some(1000));
+        assert_eq!(one::<i32>("SELECT hostile.div(7, 2)"), Some(3));
+    }
+
+    #[pg_test]
+    fn deep_sql_recursion_around_a_guest_is_still_an_error() {
+        install("hostile", "hostile");
+        Spi::run(
+            "CREATE FUNCTION pg_temp.nest(n int) RETURNS bigint LANGUAGE plpgsql AS $f$
+             BEGIN IF n = 0 THEN RETURN hostile.recurse(100000000); END IF; RETURN pg_temp.nest(n - 1); END $f$",
+        )
+        .unwrap();
+        assert_error("SELECT pg_temp.nest(200)", "38000", "trapped");
+        assert_eq!(one::<i32>("SELECT 1"), Some(1));
+    }
+
+    #[pg_test]
+    fn deterministic_plugins_refuse_clocks_and_may_be_immutable() {
+        Spi::run_with_args(
+            "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
+            &[fixture("hostile").into()],
+        )
+        .unwrap();
+        assert_error(
+            "SELECT * FROM wasm.install('h', decode(current_setting('pgc.bytes'), 'base64'), deterministic => true)",
+            "0A000",
+            "may not import clocks or random numbers, but this component imports wasi:clocks/",
+        );
+        Spi::run_with_args(
+            "SELECT * FROM wasm.install('slug', $1, deterministic => true)",
+            &[fixture("slugify").into()],
+        )
+        .unwrap();
+        assert_eq!(
+            one::<String>("SELECT provolatile::text || proparallel::text FROM pg_proc WHERE oid = 'slug.slugify(text)'::regprocedure").as_deref(),
+            Some("is")
+        );
+        // An expression index and a generated column need IMMUTABLE functions.
+        Spi::run("CREATE TABLE public.posts (title text, slug text GENERATED ALWAYS AS (slug.slugify(title)) STORED)").unwrap();
+        Spi::run("CREATE INDEX ON public.posts (slug.slugify_max(title, 10))").unwrap();
+        Spi::run("INSERT INTO public.posts (title) VALUES ('Hello World'), ('Second Post')")
+            .unwrap();
+        assert_eq!(
+            one::<String>("SELECT string_agg(slug, ',' ORDER BY slug) FROM public.posts")
+                .as_deref(),
+            Some("hello-world,second-post")
+        );
+        // A non-deterministic plugin's functions may not claim IMMUTABLE or PARALLEL SAFE.
+        install("scalars", "scalars");
+        assert_error(
+            "CREATE FUNCTION public.imm(text) RETURNS text LANGUAGE wasm IMMUTABLE AS 'scalars/shout'",
+            "42P13",
+            "not deterministic",
+        );
+        assert_error(
+            "CREATE FUNCTION public.par(text) RETURNS text LANGUAGE wasm PARALLEL SAFE AS 'scalars/shout'",
+            "42P13",
+            "not deterministic",
+        );
+    }
+
+    #[pg_test]
+    fn an_expected_sha256_must_match() {
+        let bytes = fixture("slugify");
+        let good = sha256_hex(&bytes);
+        Spi::run_with_args(
+            "SELECT * FROM wasm.install('a', $1, sha256 => $2)",
+            &[bytes.clone().into(), good.as_str().into()],
+        )
+        .unwrap();
+        Spi::run_with_args(
+            "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
+            &[bytes.into()],
+        )
+        .unwrap();
+        assert_error(
+            &format!(
+                "SELECT * FROM wasm.install('b', decode(current_setting('pgc.bytes'), 'base64'), sha256 => '{}')",
+                "0".repeat(64)
+            ),
+            "22023",
+            &format!("the component's sha256 is {good}, not the expected"),
+        );
+        assert_eq!(plugin_count(), 1);
+    }
+
+    #[pg_test]
+    fn binding_an_export_needs_usage_on_the_plugin() {
+        install("scalars", "scalars");
+        Spi::run("CREATE ROLE pgc_binder").unwrap();
+        Spi::run("GRANT CREATE ON SCHEMA public TO pgc_binder").unwrap();
+        Spi::run("SET LOCAL ROLE pgc_binder").unwrap();
+        assert_error(
+            "CREATE FUNCTION public.steal(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+            "42501",
+            "USAGE on schema \"scalars\" is required",
+        );
+        Spi::run("RESET ROLE").unwrap();
+        // A function bound by an admin is checked again at call time, per role.
+        Spi::run(
+            "CREATE FUNCTION public.shared(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+        )
+        .unwrap();
+        assert_eq!(
+            one::<String>("SELECT public.shared('a')").as_deref(),
+            Some("A")
+        );
+        Spi::run("SET LOCAL ROLE pgc_binder").unwrap();
+        assert_error(
+            "SELECT public.shared('a')",
+            "42501",
+            "USAGE on schema \"scalars\"",
+        );
+        Spi::run("RESET ROLE").unwrap();
+        Spi::run("GRANT USAGE ON SCHEMA scalars TO pgc_binder").unwrap();
+        Spi::run("SET LOCAL ROLE pgc_binder").unwrap();
+        assert_eq!(
+            one::<String>("SELECT public.shared('b')").as_deref(),
+            Some("B")
+        );
+        Spi::run("CREATE FUNCTION public.mine(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'")
+            .unwrap();
+        Spi::run("RESET ROLE").unwrap();
+    }
+
+    #[pg_test]
+    fn a_hostile_search_path_changes_nothing() {
+        install("slugify", "slugify");
+        Spi::run(
+            "CREATE SCHEMA evil;
+             CREATE FUNCTION evil.split_part(text, text, int) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;
+             CREATE FUNCTION evil.wasm_transform(text, jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT '\"evil\"'::jsonb $$;
+             CREATE TABLE evil.plugins (name text);
+             SET LOCAL search_path = evil, public",
+        )
+        .unwrap();
+        assert_eq!(
+            one::<String>("SELECT slugify.slugify('A B')").as_deref(),
+            Some("a-b")
+        );
+        assert_eq!(
+            one::<String>("SELECT wasm_transform('slugify', 'slugify', '[\"C D\"]')::text")
+                .as_deref(),
+            Some("\"c-d\"")
+        );
+        Spi::run("SELECT wasm.uninstall('slugify')").unwrap();
+        assert_eq!(plugin_count(), 0);
     }
 
     #[pg_test]

@@ -42,6 +42,8 @@ struct LiveInstance {
     store: Store<HostState>,
     instance: Instance,
     lxid: pg_sys::LocalTransactionId,
+    /// Address of the `CompiledPlugin` it was made from: export indexes belong to it.
+    source: usize,
 }
 
 thread_local! {
@@ -80,6 +82,7 @@ fn new_instance(compiled: &CompiledPlugin) -> PluginResult<LiveInstance> {
         store,
         instance,
         lxid: current_lxid(),
+        source: compiled as *const CompiledPlugin as usize,
     })
 }
 
@@ -108,6 +111,19 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
             message: format!("{what} was stopped: {stop}{limit}"),
             detail: String::new(),
             code: PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+        };
+    }
+    if let Some(exit) = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<wasmtime_wasi::I32Exit>())
+    {
+        return PluginError::GuestTrap {
+            message: format!(
+                "{what} called exit({}): a plugin cannot end the process",
+                exit.0
+            ),
+            detail: String::new(),
+            code: PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
         };
     }
     let (reason, detail) = render_chain(err);
@@ -161,7 +177,11 @@ pub fn call_export(
     let lxid = current_lxid();
     let what = format!("plugin \"{plugin}\" export \"{}\"", export.name);
     let mut live = match INSTANCES.with(|m| m.borrow_mut().remove(&key)) {
-        Some(live) if live.lxid == lxid => live,
+        Some(live)
+            if live.lxid == lxid && live.source == compiled as *const CompiledPlugin as usize =>
+        {
+            live
+        }
         _ => new_instance(compiled).map_err(|e| rename_trap(e, &what))?,
     };
     arm_deadline(&mut live.store, guc::max_call_time());

@@ -10,7 +10,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
 use super::host::HostState;
-use super::runtime;
+use super::{cache, runtime};
 use crate::error::{PluginError, PluginResult, render_chain};
 use crate::types::{ExportSig, sql_ident};
 
@@ -63,11 +63,33 @@ pub struct CompiledPlugin {
     pub pre: InstancePre<HostState>,
     /// Exported functions, in export order.
     pub exports: Vec<Export>,
+    /// Names of the component's imports (`wasi:cli/stdout@0.2.6`, ...).
+    pub imports: Vec<String>,
+}
+
+impl CompiledPlugin {
+    /// Imports that make results vary between calls with the same arguments: clocks and
+    /// random numbers. A plugin installed as deterministic may have none.
+    pub fn nondeterministic_imports(&self) -> Vec<&str> {
+        self.imports
+            .iter()
+            .map(String::as_str)
+            .filter(|i| i.starts_with("wasi:clocks/") || i.starts_with("wasi:random/"))
+            .collect()
+    }
 }
 
 thread_local! {
     static COMPILED: RefCell<HashMap<String, Rc<CompiledPlugin>>> = RefCell::new(HashMap::new());
     static COMPILATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Forget this backend's compiled components, as a new backend would start (tests only).
+#[cfg(any(test, feature = "pg_test"))]
+pub fn forget_compiled() {
+    COMPILED.with(|c| c.borrow_mut().clear());
+    crate::catalog::invalidate_local();
+    super::call::discard_instances();
 }
 
 /// How many components this backend has compiled: tests show a warm call compiles nothing.
@@ -76,19 +98,33 @@ pub fn compilations() -> u64 {
     COMPILATIONS.with(|c| c.get())
 }
 
-/// The compiled form of `bytes`, from this backend's cache or compiled now. `sha256` is the
-/// digest the caller expects (the catalog's); the bytes are checked against it before use.
-pub fn load_component(bytes: &[u8], sha256: &str) -> PluginResult<Rc<CompiledPlugin>> {
+/// The compiled form of the component whose sha256 is `sha256`: from this backend's cache,
+/// else from the on-disk cache, else compiled from the bytes `fetch` returns (checked against
+/// `sha256` first). Bytes are only fetched when they must be compiled.
+pub fn load_component(
+    sha256: &str,
+    fetch: impl FnOnce() -> PluginResult<Vec<u8>>,
+) -> PluginResult<Rc<CompiledPlugin>> {
     if let Some(hit) = COMPILED.with(|c| c.borrow().get(sha256).cloned()) {
         return Ok(hit);
     }
-    let actual = sha256_hex(bytes);
-    if actual != sha256 {
-        return Err(PluginError::Corrupted(format!(
-            "component bytes do not match their recorded sha256 (recorded {sha256}, found {actual})"
-        )));
-    }
-    let compiled = Rc::new(compile_component(bytes, actual)?);
+    let rt = runtime()?;
+    let component = match cache::read_cached(&rt.engine, sha256) {
+        Some(component) => component,
+        None => {
+            let bytes = fetch()?;
+            let actual = sha256_hex(&bytes);
+            if actual != sha256 {
+                return Err(PluginError::Corrupted(format!(
+                    "component bytes do not match their recorded sha256 (recorded {sha256}, found {actual})"
+                )));
+            }
+            let component = compile_component(&bytes)?;
+            cache::write_cached(&rt.engine, sha256, &component);
+            component
+        }
+    };
+    let compiled = Rc::new(prepare_component(component, sha256.to_string())?);
     COMPILED.with(|c| {
         c.borrow_mut()
             .insert(compiled.sha256.clone(), compiled.clone())
@@ -96,8 +132,8 @@ pub fn load_component(bytes: &[u8], sha256: &str) -> PluginResult<Rc<CompiledPlu
     Ok(compiled)
 }
 
-/// Validate, compile and import-check a component, and list its exports.
-pub fn compile_component(bytes: &[u8], sha256: String) -> PluginResult<CompiledPlugin> {
+/// Validate and compile a component.
+pub fn compile_component(bytes: &[u8]) -> PluginResult<Component> {
     match classify_wasm(bytes) {
         WasmKind::Component => {}
         WasmKind::CoreModule => {
@@ -121,13 +157,18 @@ pub fn compile_component(bytes: &[u8], sha256: String) -> PluginResult<CompiledP
     }
     let rt = runtime()?;
     COMPILATIONS.with(|c| c.set(c.get() + 1));
-    let component = Component::new(&rt.engine, bytes).map_err(|e| {
+    Component::new(&rt.engine, bytes).map_err(|e| {
         let (reason, detail) = render_chain(&e);
         PluginError::InvalidComponent(
             format!("invalid WebAssembly component: {reason}"),
             Some(detail),
         )
-    })?;
+    })
+}
+
+/// Check a compiled component's imports against our linker and list its exports.
+fn prepare_component(component: Component, sha256: String) -> PluginResult<CompiledPlugin> {
+    let rt = runtime()?;
     let pre = rt.linker.instantiate_pre(&component).map_err(|e| {
         let (_, detail) = render_chain(&e);
         let first = detail.lines().next().unwrap_or_default();
@@ -140,10 +181,16 @@ pub fn compile_component(bytes: &[u8], sha256: String) -> PluginResult<CompiledP
         PluginError::UnsatisfiedImport(message, Some(detail))
     })?;
     let exports = list_exports(&component)?;
+    let imports = component
+        .component_type()
+        .imports(&rt.engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     Ok(CompiledPlugin {
         sha256,
         pre,
         exports,
+        imports,
     })
 }
 

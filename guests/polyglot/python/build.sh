@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build the Python slugify example (app.py) into the component slugify-py.wasm with componentize-py.
+#
+#   guests/polyglot/python/build.sh [OUT_DIR]
+#
+# OUT_DIR defaults to $PG_COMPONENT_WASM_DIR, else /var/tmp/pg_component/components.
+# Idempotent: componentize-py is installed from PyPI only when the pinned version is missing, and
+# the component is rebuilt each time (about 10 s) and replaced in one step.
+set -euo pipefail
+
+COMPONENTIZE_PY_VERSION=0.25.1
+
+here="$(cd "$(dirname "$0")" && pwd)"
+out_dir="${1:-${PG_COMPONENT_WASM_DIR:-/var/tmp/pg_component/components}}"
+wit_dir="$here/../../examples/slugify/wit"
+python="${PYTHON:-python3}"
+
+# Use componentize-py $COMPONENTIZE_PY_VERSION from this Python's environment if it is there, else
+# from a private pip --target directory outside the clone, installed once. --target keeps the
+# system's Python untouched, and works where Debian's python3 refuses a plain `pip install` (PEP 668).
+tools_dir="${PGC_VAR:-/var/tmp/pg_component}/tools/componentize-py-$COMPONENTIZE_PY_VERSION"
+version_of() { # the componentize-py version importable with PYTHONPATH=$1, else nothing
+    PYTHONPATH="$1" "$python" -c 'import importlib.metadata as m; print(m.version("componentize-py"))' \
+        2>/dev/null || true
+}
+pythonpath=""
+if [ "$(version_of "")" != "$COMPONENTIZE_PY_VERSION" ]; then
+    pythonpath="$tools_dir"
+    if [ "$(version_of "$tools_dir")" != "$COMPONENTIZE_PY_VERSION" ]; then
+        echo "installing componentize-py==$COMPONENTIZE_PY_VERSION into $tools_dir"
+        rm -rf "$tools_dir"
+        "$python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+            --target "$tools_dir" "componentize-py==$COMPONENTIZE_PY_VERSION"
+    fi
+fi
+componentize_py() { # the console script, run through $python: it need not be on PATH
+    PYTHONPATH="$pythonpath" "$python" -c \
+        'import sys; from componentize_py import script; sys.argv[0] = "componentize-py"; sys.exit(script())' \
+        "$@"
+}
+
+mkdir -p "$out_dir"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+# `componentize` generates the bindings for the world (module wit_world) itself, in a temporary
+# directory; `componentize-py -d ... -w slugify bindings DIR` writes them out for an IDE.
+# -p "$here": where app.py and unicode_tables.py are. The Python standard library comes with
+# componentize-py; app.py needs no other package.
+(cd "$tmp" && componentize_py --wit-path "$wit_dir" --world slugify componentize \
+    --python-path "$here" app --output "$tmp/slugify-py.wasm")
+install -m 644 "$tmp/slugify-py.wasm" "$out_dir/slugify-py.wasm"
+echo "built $out_dir/slugify-py.wasm ($(wc -c < "$out_dir/slugify-py.wasm") bytes)"

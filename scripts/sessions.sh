@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Tests that need two sessions: pg_cancel_backend and pg_terminate_backend stop a guest that
+# spins in a loop, and the server survives (same postmaster, no backend killed by a signal).
+# Runs against its own throwaway cluster; the extension must be installed (regress.sh does).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+. "$here/cluster.sh"
+
+dir="$PGC_VAR/sessions-cluster"
+port="${SESSIONS_PORT:-55435}"
+cluster_start "$dir" "$port"
+trap 'cluster_stop "$dir"' EXIT
+: > "$dir/server.log.mark"
+log_lines_before=$(wc -l < "$dir/server.log")
+
+passed=0
+failed=0
+check() { # name condition-result
+    if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAILED - $1"; fi
+}
+q() { cluster_psql "$port" sessions -At -c "$1"; }
+
+cluster_psql "$port" postgres -q -c "DROP DATABASE IF EXISTS sessions" -c "CREATE DATABASE sessions"
+q "CREATE EXTENSION pg_component" >/dev/null
+b64="$(base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm")"
+q "SELECT count(*) FROM wasm.install('scalars', decode('$b64', 'base64'))" >/dev/null
+started="$(q "SELECT pg_postmaster_start_time()")"
+
+# Start a spinning guest in the background; returns its backend pid in $spin_pid.
+start_spin() {
+    # The first call loads the component; the second one spins.
+    cluster_psql "$port" sessions -At -c "SELECT scalars.shout('warm')" -c "SELECT scalars.spin(0)" \
+        > "$dir/spin.out" 2>&1 &
+    spin_job=$!
+    spin_pid=""
+    for _ in $(seq 1 200); do
+        spin_pid="$(q "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT scalars.spin(0)' AND state = 'active'")"
+        [ -n "$spin_pid" ] && break
+        sleep 0.05
+    done
+    sleep 0.2  # let it get deep into the loop
+}
+
+start_spin
+t0=$(date +%s%N)
+q "SELECT pg_cancel_backend($spin_pid)" >/dev/null
+wait "$spin_job" || true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "# pg_cancel_backend stopped the guest in ${ms} ms"
+grep -q "canceling statement due to user request" "$dir/spin.out"; check "cancel gives 57014 'canceling statement due to user request'" $?
+[ "$ms" -lt 2000 ]; check "cancel stops a spinning guest promptly" $?
+[ "$(q "SELECT scalars.shout('next')")" = "NEXT" ]; check "the next call works after a cancel" $?
+
+start_spin
+t0=$(date +%s%N)
+q "SELECT pg_terminate_backend($spin_pid)" >/dev/null
+wait "$spin_job" || true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "# pg_terminate_backend ended the backend in ${ms} ms"
+grep -q "terminating connection due to administrator command" "$dir/spin.out"; check "terminate ends the spinning backend" $?
+[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = $spin_pid")" = "0" ]; check "the terminated backend is gone" $?
+
+[ "$(q "SELECT pg_postmaster_start_time()")" = "$started" ]; check "the postmaster did not restart" $?
+! tail -n +"$log_lines_before" "$dir/server.log" | grep -q "terminated by signal"; check "no backend was killed by a signal" $?
+[ "$(q "SELECT scalars.shout('alive')")" = "ALIVE" ]; check "a new session calls plugins" $?
+
+echo "sessions: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,60 @@
+//! Privilege checks: who may manage plugins, and who may call or bind a plugin's exports.
+//!
+//! Managing (install, replace, uninstall) is for superusers and members of `wasm_admin`.
+//! Calling or binding an export needs USAGE on the plugin's schema, the same privilege that
+//! calling its generated functions needs; admins always may.
+
+use pgrx::pg_sys;
+
+use crate::catalog::ResolvedPlugin;
+use crate::error::{PluginError, PluginResult};
+
+/// Whether the current user is a superuser or has the privileges of `wasm_admin`.
+pub fn is_admin() -> bool {
+    // SAFETY: superuser(), get_role_oid and has_privs_of_role read backend-local and catalog
+    // state; missing_ok avoids an ERROR if the role was dropped.
+    unsafe {
+        if pg_sys::superuser() {
+            return true;
+        }
+        let admin = pg_sys::get_role_oid(c"wasm_admin".as_ptr(), true);
+        admin != pg_sys::Oid::INVALID && pg_sys::has_privs_of_role(pg_sys::GetUserId(), admin)
+    }
+}
+
+/// Superusers and members of `wasm_admin` manage plugins.
+pub fn require_admin(action: &str) -> PluginResult<()> {
+    if is_admin() {
+        Ok(())
+    } else {
+        Err(PluginError::PermissionDenied(format!(
+            "permission denied to {action}: only superusers and members of wasm_admin manage plugins"
+        )))
+    }
+}
+
+/// Whether the current user has USAGE on the plugin's schema. A missing schema grants nothing.
+fn has_schema_usage(schema: &str) -> bool {
+    let Ok(cschema) = std::ffi::CString::new(schema) else {
+        return false;
+    };
+    // SAFETY: catalog lookups with a valid C string; missing_ok avoids an ERROR.
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(cschema.as_ptr(), true);
+        nsp != pg_sys::Oid::INVALID
+            && pg_sys::pg_namespace_aclcheck(nsp, pg_sys::GetUserId(), pg_sys::ACL_USAGE as _)
+                == pg_sys::AclResult::ACLCHECK_OK
+    }
+}
+
+/// Calling or binding the plugin's exports: admins, or USAGE on the plugin's schema.
+pub fn require_plugin_usage(plugin: &ResolvedPlugin) -> PluginResult<()> {
+    if is_admin() || has_schema_usage(&plugin.schema) {
+        Ok(())
+    } else {
+        Err(PluginError::PermissionDenied(format!(
+            "permission denied for plugin \"{}\": USAGE on schema \"{}\" is required",
+            plugin.name, plugin.schema
+        )))
+    }
+}
