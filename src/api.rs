@@ -407,7 +407,7 @@ fn transform(
     } else {
         json_args(&what, params, &input)?
     };
-    let result = call_export(plugin, &resolved.compiled, ex, &args)?;
+    let result = call_export(plugin, &resolved.compiled, index, &args)?;
     let (value, ty) = unwrap_result(result, ex.sig.result.as_ref(), &what)?;
     Ok(match (value, ty) {
         (Some(v), Some(t)) => Some(val_to_json(&t, &v)),

@@ -3,12 +3,14 @@
 
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgSqlErrorCode, pg_sys};
+use std::fmt::Display;
+
 use wasmtime::component::Val;
 
 use crate::error::{PluginError, PluginResult};
 use crate::types::WitType;
 
-fn out_of_range(what: &str, value: &dyn std::fmt::Display, ty: &WitType) -> PluginError {
+fn out_of_range(what: &dyn Display, value: &dyn Display, ty: &WitType) -> PluginError {
     PluginError::bad_value(
         PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
         format!("{what}: {value} is out of range for WIT type {ty}"),
@@ -19,7 +21,7 @@ fn out_of_range(what: &str, value: &dyn std::fmt::Display, ty: &WitType) -> Plug
 ///
 /// SAFETY (for callers): `datum` must be a non-null value of the SQL type that
 /// `sql_type_of(ty)` names.
-unsafe fn get<T: FromDatum>(datum: pg_sys::Datum, what: &str) -> PluginResult<T> {
+unsafe fn get<T: FromDatum>(datum: pg_sys::Datum, what: &dyn Display) -> PluginResult<T> {
     // SAFETY: the caller guarantees the datum's type; it is not null.
     unsafe { T::from_datum(datum, false) }
         .ok_or_else(|| PluginError::Internal(format!("{what}: could not read the SQL value")))
@@ -34,7 +36,7 @@ pub unsafe fn datum_to_val(
     datum: pg_sys::Datum,
     isnull: bool,
     ty: &WitType,
-    what: &str,
+    what: &dyn Display,
 ) -> PluginResult<Val> {
     if let WitType::Option(inner) = ty {
         if isnull {
@@ -116,8 +118,26 @@ pub unsafe fn datum_to_val(
     }
 }
 
+/// A guest string as a `text` datum; a NUL character, which text cannot hold, is 22021.
+pub fn string_to_datum(s: String, what: &dyn Display) -> PluginResult<pg_sys::Datum> {
+    if s.contains('\0') {
+        return Err(PluginError::bad_value(
+            PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            format!(
+                "{what}: the guest returned a string containing a NUL character, which text cannot hold"
+            ),
+        ));
+    }
+    s.into_datum()
+        .ok_or_else(|| PluginError::Internal(format!("{what}: could not make a text value")))
+}
+
 /// Convert a component result value of WIT type `ty` to a SQL datum; `None` is SQL NULL.
-pub fn val_to_datum(val: Val, ty: &WitType, what: &str) -> PluginResult<Option<pg_sys::Datum>> {
+pub fn val_to_datum(
+    val: Val,
+    ty: &WitType,
+    what: &dyn Display,
+) -> PluginResult<Option<pg_sys::Datum>> {
     let mismatch = |v: &Val| {
         PluginError::Internal(format!(
             "{what}: the guest returned {v:?} for WIT type {ty}"
@@ -138,17 +158,7 @@ pub fn val_to_datum(val: Val, ty: &WitType, what: &str) -> PluginResult<Option<p
         (_, Val::Float32(f)) => f.into_datum(),
         (_, Val::Float64(f)) => f.into_datum(),
         (_, Val::Char(c)) => c.to_string().into_datum(),
-        (_, Val::String(s)) => {
-            if s.contains('\0') {
-                return Err(PluginError::bad_value(
-                    PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
-                    format!(
-                        "{what}: the guest returned a string containing a NUL character, which text cannot hold"
-                    ),
-                ));
-            }
-            s.into_datum()
-        }
+        (_, Val::String(s)) => Some(string_to_datum(s, what)?),
         (WitType::List(inner), Val::List(items)) if **inner == WitType::U8 => {
             let bytes: Vec<u8> = items
                 .iter()

@@ -12,12 +12,12 @@ use wasmtime::component::Val;
 
 use crate::acl::require_plugin_usage;
 use crate::catalog::{ResolvedPlugin, generation, resolve_plugin};
-use crate::datum::{datum_to_val, val_to_datum};
+use crate::datum::{datum_to_val, string_to_datum, val_to_datum};
 use crate::error::{OrReport, PluginError, PluginResult};
 use crate::json::val_to_json;
 use crate::runtime::call::call_export;
 use crate::runtime::plugin::Export;
-use crate::types::{SqlReturn, SqlSignature, WitType};
+use crate::types::{FastPath, SqlReturn, SqlSignature, WitType};
 
 /// A `LANGUAGE wasm` function resolved to its export, valid while the catalog generation
 /// is unchanged.
@@ -239,28 +239,140 @@ pub fn unwrap_result(
     }
 }
 
+/// "plugin \"p\" export \"e\"", formatted only when a message needs it.
+struct ExportLabel<'a> {
+    plugin: &'a str,
+    export: &'a str,
+}
+
+impl std::fmt::Display for ExportLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "plugin \"{}\" export \"{}\"", self.plugin, self.export)
+    }
+}
+
+/// "argument p of plugin ..." or "result of plugin ...", formatted only on error.
+struct ValueLabel<'a> {
+    param: Option<&'a str>,
+    export: &'a ExportLabel<'a>,
+}
+
+impl std::fmt::Display for ValueLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.param {
+            Some(p) => write!(f, "argument {p} of {}", self.export),
+            None => write!(f, "result of {}", self.export),
+        }
+    }
+}
+
+/// Typed call of a fast-path signature; `None` when the arguments need the dynamic path
+/// (a NULL passed to a non-STRICT function).
+///
+/// # Safety
+/// `args` must be of the SQL types the export's signature maps to, as the binding checked.
+unsafe fn call_fast(
+    bound: &BoundFunction,
+    args: &[pg_sys::NullableDatum],
+    label: &ExportLabel<'_>,
+) -> PluginResult<Option<pg_sys::Datum>> {
+    use crate::runtime::call::call_typed;
+    if args.iter().any(|a| a.isnull) {
+        return Ok(None);
+    }
+    let plugin = &bound.plugin;
+    let (name, compiled, export) = (plugin.name.as_str(), &plugin.compiled, bound.export);
+    let result = ValueLabel {
+        param: None,
+        export: label,
+    };
+    // SAFETY: the binding checked the argument types against the export's signature.
+    let datum = unsafe {
+        let arg = |i: usize| args[i].value;
+        match compiled.exports[export].fast {
+            FastPath::Dynamic => return Ok(None),
+            FastPath::S64ToS64 => {
+                let (r,): (i64,) = call_typed(name, compiled, export, (arg(0).value() as i64,))?;
+                pg_sys::Datum::from(r)
+            }
+            FastPath::S32ToS32 => {
+                let (r,): (i32,) = call_typed(name, compiled, export, (arg(0).value() as i32,))?;
+                pg_sys::Datum::from(r)
+            }
+            FastPath::F64ToF64 => {
+                let x = f64::from_datum(arg(0), false).unwrap_or_default();
+                let (r,): (f64,) = call_typed(name, compiled, export, (x,))?;
+                r.into_datum().expect("invariant: float8 always has a datum")
+            }
+            FastPath::F64F64ToF64 => {
+                let a = f64::from_datum(arg(0), false).unwrap_or_default();
+                let b = f64::from_datum(arg(1), false).unwrap_or_default();
+                let (r,): (f64,) = call_typed(name, compiled, export, (a, b))?;
+                r.into_datum().expect("invariant: float8 always has a datum")
+            }
+            FastPath::StrToStr => {
+                let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
+                let (r,): (String,) = call_typed(name, compiled, export, (s,))?;
+                string_to_datum(r, &result)?
+            }
+            FastPath::StrToBool => {
+                let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
+                let (r,): (bool,) = call_typed(name, compiled, export, (s,))?;
+                pg_sys::Datum::from(r)
+            }
+            FastPath::StrToS64 => {
+                let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
+                let (r,): (i64,) = call_typed(name, compiled, export, (s,))?;
+                pg_sys::Datum::from(r)
+            }
+        }
+    };
+    Ok(Some(datum))
+}
+
 /// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.
 unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys::Datum> {
     // SAFETY: Postgres passes a valid fcinfo with flinfo set to the called function.
     let (fn_oid, nargs) = unsafe { ((*(*fcinfo).flinfo).fn_oid, (*fcinfo).nargs as usize) };
     let bound = bind_function(fn_oid)?;
     let export = &bound.plugin.compiled.exports[bound.export];
-    let what = format!(
-        "plugin \"{}\" export \"{}\"",
-        bound.plugin.name, export.name
-    );
+    let label = ExportLabel {
+        plugin: &bound.plugin.name,
+        export: &export.name,
+    };
     // SAFETY: args has nargs entries (a flexible array member sized by the caller).
     let raw_args = unsafe { (*fcinfo).args.as_slice(nargs) };
+    // SAFETY: the binding checked the argument types.
+    if let Some(datum) = unsafe { call_fast(&bound, raw_args, &label) }? {
+        // SAFETY: fcinfo is valid for the duration of the call.
+        unsafe { (*fcinfo).isnull = false };
+        return Ok(datum);
+    }
     let mut args = Vec::with_capacity(nargs);
     for (arg, (pname, pty)) in raw_args.iter().zip(&export.sig.params) {
-        let label = format!("argument {pname} of {what}");
+        let what = ValueLabel {
+            param: Some(pname),
+            export: &label,
+        };
         // SAFETY: the signature was checked against the export when the function was bound.
-        args.push(unsafe { datum_to_val(arg.value, arg.isnull, pty, &label) }?);
+        args.push(unsafe { datum_to_val(arg.value, arg.isnull, pty, &what) }?);
     }
-    let result = call_export(&bound.plugin.name, &bound.plugin.compiled, export, &args)?;
-    let (value, ty) = unwrap_result(result, export.sig.result.as_ref(), &what)?;
+    let result = call_export(
+        &bound.plugin.name,
+        &bound.plugin.compiled,
+        bound.export,
+        &args,
+    )?;
+    let (value, ty) = unwrap_result(result, export.sig.result.as_ref(), &label.to_string())?;
     let datum = match (value, ty) {
-        (Some(v), Some(t)) => val_to_datum(v, &t, &format!("result of {what}"))?,
+        (Some(v), Some(t)) => val_to_datum(
+            v,
+            &t,
+            &ValueLabel {
+                param: None,
+                export: &label,
+            },
+        )?,
         // A void function returns a non-null void datum, as PG_RETURN_VOID does.
         (None, None) => Some(pg_sys::Datum::from(0)),
         _ => None,

@@ -365,6 +365,46 @@ impl SqlSignature {
     }
 }
 
+/// Signatures called through wasmtime's typed API, skipping dynamic values: the common
+/// scalar shapes of per-row functions. Everything else takes the dynamic path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastPath {
+    /// Dynamic `Val`s.
+    Dynamic,
+    /// `func(s64) -> s64`
+    S64ToS64,
+    /// `func(s32) -> s32`
+    S32ToS32,
+    /// `func(f64) -> f64`
+    F64ToF64,
+    /// `func(f64, f64) -> f64`
+    F64F64ToF64,
+    /// `func(string) -> string`
+    StrToStr,
+    /// `func(string) -> bool`
+    StrToBool,
+    /// `func(string) -> s64`
+    StrToS64,
+}
+
+impl FastPath {
+    /// The fast path for a signature, or `Dynamic`.
+    pub fn of(sig: &ExportSig) -> FastPath {
+        use WitType as W;
+        let params: Vec<&WitType> = sig.params.iter().map(|(_, t)| t).collect();
+        match (params.as_slice(), sig.result.as_ref()) {
+            ([W::S64], Some(W::S64)) => FastPath::S64ToS64,
+            ([W::S32], Some(W::S32)) => FastPath::S32ToS32,
+            ([W::F64], Some(W::F64)) => FastPath::F64ToF64,
+            ([W::F64, W::F64], Some(W::F64)) => FastPath::F64F64ToF64,
+            ([W::String], Some(W::String)) => FastPath::StrToStr,
+            ([W::String], Some(W::Bool)) => FastPath::StrToBool,
+            ([W::String], Some(W::S64)) => FastPath::StrToS64,
+            _ => FastPath::Dynamic,
+        }
+    }
+}
+
 /// WIT kebab-case to SQL snake_case: `split-words` → `split_words`.
 pub fn sql_ident(wit_name: &str) -> String {
     wit_name.trim_start_matches('%').replace('-', "_")
@@ -479,6 +519,39 @@ mod tests {
         assert_eq!(
             sig.wit(),
             "func(the-input: string, max-len: option<u32>) -> string"
+        );
+    }
+
+    #[test]
+    fn fast_paths_cover_only_exact_scalar_shapes() {
+        let sig = |params: Vec<WitType>, result: Option<WitType>| ExportSig {
+            params: params.into_iter().map(|t| ("p".to_string(), t)).collect(),
+            result,
+        };
+        assert_eq!(
+            FastPath::of(&sig(vec![WitType::S64], Some(WitType::S64))),
+            FastPath::S64ToS64
+        );
+        assert_eq!(
+            FastPath::of(&sig(vec![WitType::String], Some(WitType::String))),
+            FastPath::StrToStr
+        );
+        assert_eq!(
+            FastPath::of(&sig(vec![WitType::F64, WitType::F64], Some(WitType::F64))),
+            FastPath::F64F64ToF64
+        );
+        assert_eq!(
+            FastPath::of(&sig(vec![WitType::U64], Some(WitType::U64))),
+            FastPath::Dynamic
+        );
+        assert_eq!(
+            FastPath::of(&sig(vec![WitType::String], None)),
+            FastPath::Dynamic
+        );
+        let opt = WitType::Option(Box::new(WitType::String));
+        assert_eq!(
+            FastPath::of(&sig(vec![opt.clone()], Some(opt))),
+            FastPath::Dynamic
         );
     }
 

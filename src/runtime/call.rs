@@ -4,15 +4,15 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pgrx::PgSqlErrorCode;
 use pgrx::pg_sys;
-use wasmtime::component::{Instance, Val};
+use wasmtime::component::{ComponentNamedList, Func, Instance, Lift, Lower, TypedFunc, Val};
 use wasmtime::{Store, UpdateDeadline};
 
 use super::host::HostState;
-use super::plugin::{CompiledPlugin, Export};
+use super::plugin::CompiledPlugin;
 use super::runtime;
 use crate::error::{PluginError, PluginResult, render_chain};
 use crate::guc;
@@ -42,12 +42,16 @@ struct LiveInstance {
     store: Store<HostState>,
     instance: Instance,
     lxid: pg_sys::LocalTransactionId,
-    /// Address of the `CompiledPlugin` it was made from: export indexes belong to it.
-    source: usize,
+    /// Exports looked up so far, by index into `CompiledPlugin::exports`.
+    funcs: Vec<Option<Func>>,
 }
 
+/// Instances are keyed by the address of the `CompiledPlugin` they were made from (export
+/// indexes belong to it; compiled plugins live as long as the backend) and by role.
+type InstanceKey = (usize, pg_sys::Oid);
+
 thread_local! {
-    static INSTANCES: RefCell<HashMap<(String, pg_sys::Oid), LiveInstance>> = RefCell::new(HashMap::new());
+    static INSTANCES: RefCell<HashMap<InstanceKey, LiveInstance>> = RefCell::new(HashMap::new());
 }
 
 fn current_lxid() -> pg_sys::LocalTransactionId {
@@ -73,7 +77,22 @@ fn new_instance(compiled: &CompiledPlugin) -> PluginResult<LiveInstance> {
     let rt = runtime()?;
     let mut store = Store::new(&rt.engine, HostState::new(guc::max_memory_bytes()));
     store.limiter(|s| &mut s.limits);
-    arm_deadline(&mut store, guc::max_call_time());
+    // At every epoch tick: stop for a pending cancel, timeout or terminate, or when the
+    // current call's wasm.max_call_time deadline has passed.
+    store.epoch_deadline_callback(|ctx| {
+        if interrupt_pending() {
+            return Err(wasmtime::Error::new(Stop::Interrupt));
+        }
+        if ctx
+            .data()
+            .call_deadline
+            .is_some_and(|d| Instant::now() >= d)
+        {
+            return Err(wasmtime::Error::new(Stop::CallTime));
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
+    arm_deadline(&mut store);
     let instance = compiled
         .pre
         .instantiate(&mut store)
@@ -82,23 +101,14 @@ fn new_instance(compiled: &CompiledPlugin) -> PluginResult<LiveInstance> {
         store,
         instance,
         lxid: current_lxid(),
-        source: compiled as *const CompiledPlugin as usize,
+        funcs: vec![None; compiled.exports.len()],
     })
 }
 
-/// Check for interrupts at every epoch tick, and stop after `limit` if one is set.
-fn arm_deadline(store: &mut Store<HostState>, limit: Option<Duration>) {
-    let deadline = limit.map(|l| Instant::now() + l);
+/// Arm the epoch deadline and the per-call time limit for the next call.
+fn arm_deadline(store: &mut Store<HostState>) {
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        if interrupt_pending() {
-            return Err(wasmtime::Error::new(Stop::Interrupt));
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(wasmtime::Error::new(Stop::CallTime));
-        }
-        Ok(UpdateDeadline::Continue(1))
-    });
+    store.data_mut().call_deadline = guc::max_call_time().map(|l| Instant::now() + l);
 }
 
 fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
@@ -164,60 +174,115 @@ fn flush_output(plugin: &str, state: &HostState) -> String {
     stderr
 }
 
-/// Call `export` of `compiled` (installed as `plugin`) with `args`; returns its result value.
-/// A trap, a limit or an interrupt discards the instance and becomes an error naming the
-/// plugin and the export.
-pub fn call_export(
+/// Run `f` with the export's function on this role's instance of `compiled` for this
+/// transaction (instantiated on first use). A trap, a limit or an interrupt discards the
+/// instance and becomes an error naming the plugin and the export.
+fn run<T>(
     plugin: &str,
     compiled: &CompiledPlugin,
-    export: &Export,
-    args: &[Val],
-) -> PluginResult<Option<Val>> {
-    let key = (compiled.sha256.clone(), current_role());
-    let lxid = current_lxid();
-    let what = format!("plugin \"{plugin}\" export \"{}\"", export.name);
-    let mut live = match INSTANCES.with(|m| m.borrow_mut().remove(&key)) {
-        Some(live)
-            if live.lxid == lxid && live.source == compiled as *const CompiledPlugin as usize =>
-        {
-            live
-        }
-        _ => new_instance(compiled).map_err(|e| rename_trap(e, &what))?,
+    export: usize,
+    f: impl FnOnce(&mut Store<HostState>, Func) -> wasmtime::Result<T>,
+) -> PluginResult<T> {
+    let what = || {
+        format!(
+            "plugin \"{plugin}\" export \"{}\"",
+            compiled.exports[export].name
+        )
     };
-    arm_deadline(&mut live.store, guc::max_call_time());
+    let key = (compiled as *const CompiledPlugin as usize, current_role());
+    let lxid = current_lxid();
+    let mut instances = INSTANCES.with(|m| m.take());
+    let live = match instances.entry(key) {
+        std::collections::hash_map::Entry::Occupied(e) if e.get().lxid == lxid => e.into_mut(),
+        std::collections::hash_map::Entry::Occupied(mut e) => {
+            e.insert(new_instance(compiled).map_err(|err| rename_trap(err, &what()))?);
+            e.into_mut()
+        }
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(new_instance(compiled).map_err(|err| rename_trap(err, &what()))?)
+        }
+    };
+    arm_deadline(&mut live.store);
     live.store
         .data_mut()
         .set_max_memory(guc::max_memory_bytes());
-    let outcome = match live.instance.get_func(&mut live.store, export.index) {
-        Some(func) => {
-            let mut results = vec![Val::Bool(false); usize::from(export.sig.result.is_some())];
-            func.call(&mut live.store, args, &mut results)
-                .map(|()| results.pop())
-        }
+    let func = match live.funcs[export] {
+        Some(func) => func,
         None => {
-            return Err(PluginError::Internal(format!(
-                "{what} is missing from the instance"
-            )));
+            let Some(func) = live
+                .instance
+                .get_func(&mut live.store, compiled.exports[export].index)
+            else {
+                INSTANCES.with(|m| m.replace(instances));
+                return Err(PluginError::Internal(format!(
+                    "{} is missing from the instance",
+                    what()
+                )));
+            };
+            live.funcs[export] = Some(func);
+            func
         }
     };
-    let stderr = flush_output(plugin, live.store.data());
-    super::log::report(plugin, &mut live.store.data_mut().log);
+    let outcome = f(&mut live.store, func);
+    let stderr = if live.store.data().has_output() {
+        let stderr = flush_output(plugin, live.store.data());
+        super::log::report(plugin, &mut live.store.data_mut().log);
+        stderr
+    } else {
+        String::new()
+    };
     match outcome {
         Ok(v) => {
-            INSTANCES.with(|m| m.borrow_mut().insert(key, live));
+            INSTANCES.with(|m| m.replace(instances));
             Ok(v)
         }
         Err(e) => {
             // The store may be mid-update after a trap: never enter it again.
-            drop(live);
+            instances.remove(&key);
+            INSTANCES.with(|m| m.replace(instances));
             if interrupt_pending() {
                 // Raises the proper 57014 (or FATAL for a terminate) now that no wasm frame
                 // is on the stack.
                 pgrx::check_for_interrupts!();
             }
-            Err(with_guest_stderr(trap_error(&e, &what), &stderr))
+            Err(with_guest_stderr(trap_error(&e, &what()), &stderr))
         }
     }
+}
+
+/// Call export number `export` of `compiled` (installed as `plugin`) with dynamic values;
+/// returns its result value.
+pub fn call_export(
+    plugin: &str,
+    compiled: &CompiledPlugin,
+    export: usize,
+    args: &[Val],
+) -> PluginResult<Option<Val>> {
+    let has_result = compiled.exports[export].sig.result.is_some();
+    run(plugin, compiled, export, |store, func| {
+        let mut results = vec![Val::Bool(false); usize::from(has_result)];
+        func.call(store, args, &mut results).map(|()| results.pop())
+    })
+}
+
+/// Call an export whose signature is known to be `Params -> Results` (checked when the
+/// component was prepared), without dynamic values.
+pub fn call_typed<Params, Results>(
+    plugin: &str,
+    compiled: &CompiledPlugin,
+    export: usize,
+    params: Params,
+) -> PluginResult<Results>
+where
+    Params: ComponentNamedList + Lower,
+    Results: ComponentNamedList + Lift,
+{
+    run(plugin, compiled, export, |store, func| {
+        // SAFETY: callers pick Params/Results from the export's WIT signature (see
+        // `FastPath::of`), which wasmtime verified against the component when it was compiled.
+        let typed = unsafe { TypedFunc::<Params, Results>::new_unchecked(func) };
+        typed.call(store, params)
+    })
 }
 
 /// Put the tail of what the guest wrote to stderr before a trap into the error's detail.

@@ -38,6 +38,12 @@ impl LogPipe {
         c.dropped += data.len() - take;
     }
 
+    /// Whether anything was written (or dropped) since the last drain.
+    pub fn has_data(&self) -> bool {
+        let c = self.0.lock();
+        !c.bytes.is_empty() || c.dropped > 0
+    }
+
     /// Take what was written since the last drain: the text and how many bytes were dropped.
     pub fn drain(&self) -> Option<(String, usize)> {
         let mut c = self.0.lock();
@@ -124,6 +130,8 @@ pub struct HostState {
     pub stderr: LogPipe,
     /// Messages from `pg-component:plugin/log`.
     pub log: super::log::LogBuffer,
+    /// When the current call must stop (`wasm.max_call_time`), if set.
+    pub call_deadline: Option<std::time::Instant>,
 }
 
 impl HostState {
@@ -148,7 +156,13 @@ impl HostState {
             stdout,
             stderr,
             log: Default::default(),
+            call_deadline: None,
         }
+    }
+
+    /// Whether the guest wrote or logged anything since the last flush.
+    pub fn has_output(&self) -> bool {
+        self.stdout.has_data() || self.stderr.has_data() || !self.log.is_empty()
     }
 
     /// Apply the current `wasm.max_memory` to an instance that lives across calls.

@@ -60,6 +60,11 @@ impl LogBuffer {
         self.messages.push((level, message));
     }
 
+    /// Whether nothing was logged since the last take.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty() && self.dropped == 0
+    }
+
     /// Take the messages and the count of dropped ones.
     pub fn take(&mut self) -> (Vec<(Level, String)>, usize) {
         (

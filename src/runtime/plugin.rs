@@ -12,7 +12,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 use super::host::HostState;
 use super::{cache, runtime};
 use crate::error::{PluginError, PluginResult, render_chain};
-use crate::types::{ExportSig, sql_ident};
+use crate::types::{ExportSig, FastPath, sql_ident};
 
 /// What a byte string claims to be, from its 8-byte preamble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub struct Export {
     pub index: ComponentExportIndex,
     /// Its WIT signature.
     pub sig: ExportSig,
+    /// How typed SQL calls reach it.
+    pub fast: FastPath,
 }
 
 /// A compiled, import-checked component, shared by every plugin name with the same bytes.
@@ -244,6 +246,7 @@ fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
             name,
             sql_name,
             index: *index,
+            fast: FastPath::of(sig),
             sig: sig.clone(),
         });
     }

@@ -1,0 +1,118 @@
+"""Drive the benchmark: set up peers in one database, time each expression over the same
+table, subtract the bare scan, print ns/row and ratios. Uses psql only (no drivers)."""
+
+import argparse
+import base64
+import re
+import subprocess
+import time
+
+SETUP = r"""
+DROP DATABASE IF EXISTS bench;
+"""
+
+PEERS = r"""
+CREATE EXTENSION pg_component;
+CREATE EXTENSION plpython3u;
+CREATE EXTENSION plperl;
+CREATE EXTENSION pllua;
+CREATE TABLE t AS
+  SELECT i::int8 AS i, md5(i::text) AS s, i::float8 / 3 AS f
+  FROM generate_series(1, {rows}) i;
+VACUUM ANALYZE t;
+
+CREATE FUNCTION sql_inc(x int8) RETURNS int8 LANGUAGE sql IMMUTABLE AS 'SELECT x + 1';
+CREATE FUNCTION sql_upper(s text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(s)';
+CREATE FUNCTION plpgsql_inc(x int8) RETURNS int8 LANGUAGE plpgsql AS 'BEGIN RETURN x + 1; END';
+CREATE FUNCTION plpgsql_upper(s text) RETURNS text LANGUAGE plpgsql AS 'BEGIN RETURN upper(s); END';
+CREATE FUNCTION py_inc(x int8) RETURNS int8 LANGUAGE plpython3u AS 'return x + 1';
+CREATE FUNCTION py_upper(s text) RETURNS text LANGUAGE plpython3u AS 'return s.upper()';
+CREATE FUNCTION perl_inc(int8) RETURNS int8 LANGUAGE plperl AS 'return $_[0] + 1';
+CREATE FUNCTION perl_upper(text) RETURNS text LANGUAGE plperl AS 'return uc($_[0])';
+CREATE FUNCTION lua_inc(x int8) RETURNS int8 LANGUAGE pllua AS 'return x + 1';
+CREATE FUNCTION lua_upper(s text) RETURNS text LANGUAGE pllua AS 'return string.upper(s)';
+"""
+
+CASES = [
+    ("int8 -> int8 (x + 1)", [
+        ("built-in expression", "i + 1"),
+        ("SQL function (inlined)", "sql_inc(i)"),
+        ("PL/pgSQL", "plpgsql_inc(i)"),
+        ("PL/Python", "py_inc(i)"),
+        ("PL/Perl", "perl_inc(i)"),
+        ("PL/Lua", "lua_inc(i)"),
+        ("pg_component typed", "bench.inc(i)"),
+        ("pg_component wasm_transform", "wasm_transform('bench', 'inc', jsonb_build_array(i))"),
+    ]),
+    ("text -> text (upper of 32 chars)", [
+        ("built-in upper()", "upper(s)"),
+        ("SQL function (inlined)", "sql_upper(s)"),
+        ("PL/pgSQL", "plpgsql_upper(s)"),
+        ("PL/Python", "py_upper(s)"),
+        ("PL/Perl", "perl_upper(s)"),
+        ("PL/Lua", "lua_upper(s)"),
+        ("pg_component typed", "bench.upper(s)"),
+        ("pg_component wasm_transform", "wasm_transform('bench', 'upper', jsonb_build_array(s))"),
+    ]),
+]
+
+
+def psql(port, db, sql, timing=False):
+    cmd = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "/tmp", "-p", str(port),
+           "-U", "postgres", "-d", db]
+    if timing:
+        sql = "\\timing on\n" + sql
+    out = subprocess.run(cmd, input=sql, capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def time_query(port, expr, repeat):
+    """Best of `repeat` runs of count(expr) over t, in one warm session, in ms."""
+    sql = f"SELECT count({expr}) FROM t;\n" * (repeat + 1)  # first run warms the backend
+    out = psql(port, "bench", sql, timing=True)
+    times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
+    return min(times[1:])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--wasm-dir", required=True)
+    args = ap.parse_args()
+
+    psql(args.port, "postgres", "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench;")
+    psql(args.port, "bench", PEERS.format(rows=args.rows))
+    wasm = base64.b64encode(open(f"{args.wasm_dir}/bench.wasm", "rb").read()).decode()
+    t0 = time.perf_counter()
+    psql(args.port, "bench", f"SELECT count(*) FROM wasm.install('bench', decode('{wasm}', 'base64'));")
+    install_ms = (time.perf_counter() - t0) * 1000
+
+    # First call in a new backend: compiled code comes from the on-disk cache.
+    out = psql(args.port, "bench", "SELECT 1;\nSELECT bench.inc(1);\nSELECT bench.inc(2);", timing=True)
+    first = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
+
+    scan = time_query(args.port, "*", args.repeat)
+    print(f"rows: {args.rows}; bare scan (count(*)): {scan:.1f} ms; "
+          f"install of bench.wasm (incl. compile): {install_ms:.0f} ms; "
+          f"first call in a new backend: {first[1]:.2f} ms, second: {first[2]:.3f} ms")
+    print()
+    for title, impls in CASES:
+        rows = []
+        for name, expr in impls:
+            ms = time_query(args.port, expr, args.repeat)
+            rows.append((name, max(ms - scan, 0.0) * 1e6 / args.rows))
+        wasm_ns = dict(rows)["pg_component typed"]
+        print(f"### {title}")
+        print()
+        print("| implementation | ns/row over scan | vs pg_component typed |")
+        print("|---|---:|---:|")
+        for name, ns in rows:
+            ratio = ns / wasm_ns if wasm_ns > 0 else float("nan")
+            print(f"| {name} | {ns:.0f} | {ratio:.2f}x |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
