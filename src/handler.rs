@@ -149,17 +149,57 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
     Ok(())
 }
 
+/// What `flinfo->fn_extra` holds for a call site: the binding, valid while the catalog
+/// generation is the one it was made in. `BOUND` owns the binding for that long.
+struct CallSite {
+    generation: u64,
+    bound: *const BoundFunction,
+}
+
+/// The binding of the function `flinfo` calls: from `fn_extra` (no lookup at all), else from
+/// `BOUND`, else resolved now; the caller's privilege is re-checked when the role changes.
+///
+/// # Safety
+/// `flinfo` must be the valid `FmgrInfo` of the call in progress.
+unsafe fn bound_function(flinfo: *mut pg_sys::FmgrInfo) -> PluginResult<Rc<BoundFunction>> {
+    let current = generation();
+    // SAFETY: fn_extra is null or a CallSite this function allocated in fn_mcxt.
+    let bound = unsafe {
+        let site = (*flinfo).fn_extra as *mut CallSite;
+        if !site.is_null() && (*site).generation == current {
+            // SAFETY: BOUND holds this binding for as long as the generation is current.
+            Rc::increment_strong_count((*site).bound);
+            Rc::from_raw((*site).bound)
+        } else {
+            let bound = bind_function((*flinfo).fn_oid)?;
+            let site = if site.is_null() {
+                pg_sys::MemoryContextAllocZero((*flinfo).fn_mcxt, std::mem::size_of::<CallSite>())
+                    as *mut CallSite
+            } else {
+                site
+            };
+            site.write(CallSite {
+                generation: current,
+                bound: Rc::as_ptr(&bound),
+            });
+            (*flinfo).fn_extra = site.cast();
+            bound
+        }
+    };
+    // SAFETY: GetUserId reads backend-local state.
+    let role = unsafe { pg_sys::GetUserId() };
+    if bound.checked_role.get() != role {
+        require_plugin_usage(&bound.plugin)?;
+        bound.checked_role.set(role);
+    }
+    Ok(bound)
+}
+
 fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
     let current = generation();
     if let Some(hit) = BOUND.with(|b| b.borrow().get(&fn_oid).cloned())
         && hit.generation == current
     {
-        // SAFETY: GetUserId reads backend-local state.
-        let role = unsafe { pg_sys::GetUserId() };
-        if hit.checked_role.get() != role {
-            require_plugin_usage(&hit.plugin)?;
-            hit.checked_role.set(role);
-        }
         return Ok(hit);
     }
     let proc = PgProc::new(fn_oid).ok_or_else(|| {
@@ -302,13 +342,15 @@ unsafe fn call_fast(
             FastPath::F64ToF64 => {
                 let x = f64::from_datum(arg(0), false).unwrap_or_default();
                 let (r,): (f64,) = call_typed(name, compiled, export, (x,))?;
-                r.into_datum().expect("invariant: float8 always has a datum")
+                r.into_datum()
+                    .expect("invariant: float8 always has a datum")
             }
             FastPath::F64F64ToF64 => {
                 let a = f64::from_datum(arg(0), false).unwrap_or_default();
                 let b = f64::from_datum(arg(1), false).unwrap_or_default();
                 let (r,): (f64,) = call_typed(name, compiled, export, (a, b))?;
-                r.into_datum().expect("invariant: float8 always has a datum")
+                r.into_datum()
+                    .expect("invariant: float8 always has a datum")
             }
             FastPath::StrToStr => {
                 let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
@@ -333,8 +375,9 @@ unsafe fn call_fast(
 /// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.
 unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys::Datum> {
     // SAFETY: Postgres passes a valid fcinfo with flinfo set to the called function.
-    let (fn_oid, nargs) = unsafe { ((*(*fcinfo).flinfo).fn_oid, (*fcinfo).nargs as usize) };
-    let bound = bind_function(fn_oid)?;
+    let nargs = unsafe { (*fcinfo).nargs as usize };
+    // SAFETY: as above.
+    let bound = unsafe { bound_function((*fcinfo).flinfo) }?;
     let export = &bound.plugin.compiled.exports[bound.export];
     let label = ExportLabel {
         plugin: &bound.plugin.name,

@@ -24,7 +24,13 @@ fn rows(values: &[i64], per_row: usize, group: usize, hex: usize) -> String {
         let row: Vec<String> = chunk
             .iter()
             .enumerate()
-            .map(|(i, v)| if i % group < hex { format!("0x{v:X}") } else { v.to_string() })
+            .map(|(i, v)| {
+                if i % group < hex {
+                    format!("0x{v:X}")
+                } else {
+                    v.to_string()
+                }
+            })
             .collect();
         writeln!(s, "    {},", row.join(", ")).unwrap();
     }
@@ -59,7 +65,10 @@ fn main() {
             multi.push((c.into(), lower.into_iter().collect()));
             continue;
         }
-        let (cp, delta) = (i64::from(u32::from(c)), i64::from(u32::from(lower[0])) - i64::from(u32::from(c)));
+        let (cp, delta) = (
+            i64::from(u32::from(c)),
+            i64::from(u32::from(lower[0])) - i64::from(u32::from(c)),
+        );
         match runs.last_mut() {
             // A one-element run takes the step to its next element.
             Some(r) if r[3] == delta && r[0] == r[1] && cp - r[1] <= 2 => {
@@ -90,14 +99,28 @@ fn main() {
     let comment = |prefix: &str| {
         header
             .lines()
-            .map(|l| if l.is_empty() { format!("{prefix}\n") } else { format!("{prefix} {l}\n") })
+            .map(|l| {
+                if l.is_empty() {
+                    format!("{prefix}\n")
+                } else {
+                    format!("{prefix} {l}\n")
+                }
+            })
             .collect::<String>()
     };
-    let escape = |s: &str| s.chars().map(|c| format!("\\u{:04x}", u32::from(c))).collect::<String>();
-    let py_multi: Vec<String> =
-        multi.iter().map(|(cp, s)| format!("    0x{cp:X}: \"{}\",\n", escape(s))).collect();
-    let js_multi: Vec<String> =
-        multi.iter().map(|(cp, s)| format!("  [0x{cp:X}, '{}'],\n", escape(s))).collect();
+    let escape = |s: &str| {
+        s.chars()
+            .map(|c| format!("\\u{:04x}", u32::from(c)))
+            .collect::<String>()
+    };
+    let py_multi: Vec<String> = multi
+        .iter()
+        .map(|(cp, s)| format!("    0x{cp:X}: \"{}\",\n", escape(s)))
+        .collect();
+    let js_multi: Vec<String> = multi
+        .iter()
+        .map(|(cp, s)| format!("  [0x{cp:X}, '{}'],\n", escape(s)))
+        .collect();
 
     let py = format!(
         "{}\nUNICODE_VERSION = \"{version}\"\n\nALNUM_BOUNDS = (\n{})\n\nLOWER_RUNS = (\n{})\n\n\

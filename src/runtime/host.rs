@@ -3,6 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -25,13 +26,15 @@ struct Captured {
     dropped: usize,
 }
 
-/// One guest output stream (stdout or stderr), bounded by [`OUTPUT_CAP`].
+/// One guest output stream (stdout or stderr), bounded by [`OUTPUT_CAP`]. The flag tells,
+/// without taking the lock, whether anything was written since the last drain.
 #[derive(Clone, Default)]
-pub struct LogPipe(Arc<Mutex<Captured>>);
+pub struct LogPipe(Arc<(Mutex<Captured>, AtomicBool)>);
 
 impl LogPipe {
     fn push(&self, data: &[u8]) {
-        let mut c = self.0.lock();
+        self.0.1.store(true, Ordering::Relaxed);
+        let mut c = self.0.0.lock();
         let room = OUTPUT_CAP.saturating_sub(c.bytes.len());
         let take = room.min(data.len());
         c.bytes.extend_from_slice(&data[..take]);
@@ -40,13 +43,13 @@ impl LogPipe {
 
     /// Whether anything was written (or dropped) since the last drain.
     pub fn has_data(&self) -> bool {
-        let c = self.0.lock();
-        !c.bytes.is_empty() || c.dropped > 0
+        self.0.1.load(Ordering::Relaxed)
     }
 
     /// Take what was written since the last drain: the text and how many bytes were dropped.
     pub fn drain(&self) -> Option<(String, usize)> {
-        let mut c = self.0.lock();
+        self.0.1.store(false, Ordering::Relaxed);
+        let mut c = self.0.0.lock();
         if c.bytes.is_empty() && c.dropped == 0 {
             return None;
         }

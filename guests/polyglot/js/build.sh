@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # Build the JavaScript slugify example (slugify.js) into components with componentize-js:
-#   slugify-js.wasm          the plugin, without the WASI HTTP features (loads in pg_component)
+#   slugify-js.wasm          the plugin, without the WASI HTTP features: no wasi:http import
 #   slugify-js-default.wasm  the same with componentize-js's default features: it imports
-#                            wasi:http, which pg_component does not provide, so CREATE refuses it
+#                            wasi:http, which pg_component does not provide, so installing it
+#                            fails with an unsatisfied-import error
 #
 #   guests/polyglot/js/build.sh [OUT_DIR]
 #
 # OUT_DIR defaults to $PG_COMPONENT_WASM_DIR, else /var/tmp/pg_component/components.
-# Idempotent: `npm ci` (package-lock.json) runs only when node_modules lacks the pinned
-# componentize-js; the components are rebuilt each time (10 to 20 s each) and replaced in one step.
+# Idempotent: `npm ci` (package-lock.json) runs only when node_modules lacks a package pinned in
+# package.json; the components are rebuilt each time (under 10 s each) and replaced in one step.
 set -euo pipefail
 
-COMPONENTIZE_JS_VERSION=0.23.0 # also pinned, exactly, in package.json and package-lock.json
+COMPONENTIZE_JS_VERSION=0.23.0 # pinned, exactly, in package.json (and package-lock.json)
 
 here="$(cd "$(dirname "$0")" && pwd)"
 out_dir="${1:-${PG_COMPONENT_WASM_DIR:-/var/tmp/pg_component/components}}"
 wit_dir="$here/../../examples/slugify/wit"
 pkg="$here/node_modules/@bytecodealliance/componentize-js/package.json"
 
-installed="$(node -p "require(process.argv[1]).version" "$pkg" 2>/dev/null || true)"
-if [ "$installed" != "$COMPONENTIZE_JS_VERSION" ]; then
-    echo "installing @bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION (found: ${installed:-none})"
+# node_modules must hold what package.json pins: `npm ls` fails on a missing or other version.
+# package.json pins @bytecodealliance/preview2-shim too: componentize-js 0.23.0 imports it when it
+# runs but declares it only as a devDependency, so without the pin `npm ci` leaves it out.
+if ! (cd "$here" && npm ls --depth=0 >/dev/null 2>&1); then
+    echo "installing componentize-js $COMPONENTIZE_JS_VERSION and its dependencies (npm ci)"
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+installed="$(node -p "require(process.argv[1]).version" "$pkg")"
+if [ "$installed" != "$COMPONENTIZE_JS_VERSION" ]; then
+    echo "componentize-js $installed installed, $COMPONENTIZE_JS_VERSION expected: make package.json" \
+        "and COMPONENTIZE_JS_VERSION agree" >&2
+    exit 1
 fi
 
 mkdir -p "$out_dir"
@@ -37,15 +46,16 @@ build() { # OUTPUT_NAME [componentize-js options...]
     echo "built $out_dir/$name ($(wc -c < "$out_dir/$name") bytes)"
 }
 # componentize-js enables the WASI features stdio, random, clocks, http and fetch-event unless
-# disabled with --disable (-d):
-#   http         the global fetch() for outbound HTTP requests: imports wasi:http/types and
-#                wasi:http/outgoing-handler;
-#   fetch-event  addEventListener('fetch', ...) to serve incoming HTTP requests: exports
-#                wasi:http/incoming-handler (and needs http).
-# A SQL function has no use for either, and pg_component provides no wasi:http, so the plugin is
-# built without both. stdio (console.log and error messages to stderr), random (Math.random,
-# crypto) and clocks (Date.now, performance.now, timers) stay: they need only wasi:cli, wasi:io,
-# wasi:random and wasi:clocks, which pg_component provides.
+# disabled with --disable (-d); as seen with componentize-js 0.23.0 and this world:
+#   http         the global fetch() for outbound HTTP requests: imports wasi:http/outgoing-handler
+#                and wasi:http/types;
+#   fetch-event  addEventListener('fetch', ...) to serve incoming HTTP requests (used when the
+#                world exports wasi:http/incoming-handler, which this one does not): imports
+#                wasi:http/types even so.
+# Only with both disabled is there no wasi:http import; pg_component provides no wasi:http, and a
+# SQL function has no use for either. The other features stay: stdio (console.log and error
+# messages to stderr: wasi:cli, wasi:io), random (Math.random, crypto: wasi:random) and clocks
+# (Date.now, performance.now, timers: wasi:clocks), all of which pg_component provides.
 build slugify-js.wasm --disable http fetch-event
 # All the default features: the variant that pg_component refuses for its wasi:http imports.
 build slugify-js-default.wasm

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Build the Python slugify example (app.py) into the component slugify-py.wasm with componentize-py.
+# Besides slugify and slugify-max, the component exports componentize-py's own interface
+# `exports` (function init, its pre-initialization entry point), and it imports wasi:cli, io,
+# clocks, random, filesystem and sockets (no wasi:http).
 #
 #   guests/polyglot/python/build.sh [OUT_DIR]
 #
@@ -15,13 +18,13 @@ out_dir="${1:-${PG_COMPONENT_WASM_DIR:-/var/tmp/pg_component/components}}"
 wit_dir="$here/../../examples/slugify/wit"
 python="${PYTHON:-python3}"
 
-# Use componentize-py $COMPONENTIZE_PY_VERSION from this Python's environment if it is there, else
-# from a private pip --target directory outside the clone, installed once. --target keeps the
-# system's Python untouched, and works where Debian's python3 refuses a plain `pip install` (PEP 668).
+# Use componentize-py $COMPONENTIZE_PY_VERSION from this Python's environment if it is there,
+# else from a private pip --target directory outside the clone, installed once. --target leaves
+# the system's Python alone, and works where Debian's python3 refuses `pip install` (PEP 668).
 tools_dir="${PGC_VAR:-/var/tmp/pg_component}/tools/componentize-py-$COMPONENTIZE_PY_VERSION"
 version_of() { # the componentize-py version importable with PYTHONPATH=$1, else nothing
-    PYTHONPATH="$1" "$python" -c 'import importlib.metadata as m; print(m.version("componentize-py"))' \
-        2>/dev/null || true
+    PYTHONPATH="$1" "$python" -c \
+        'import importlib.metadata as m; print(m.version("componentize-py"))' 2>/dev/null || true
 }
 pythonpath=""
 if [ "$(version_of "")" != "$COMPONENTIZE_PY_VERSION" ]; then
@@ -29,14 +32,16 @@ if [ "$(version_of "")" != "$COMPONENTIZE_PY_VERSION" ]; then
     if [ "$(version_of "$tools_dir")" != "$COMPONENTIZE_PY_VERSION" ]; then
         echo "installing componentize-py==$COMPONENTIZE_PY_VERSION into $tools_dir"
         rm -rf "$tools_dir"
-        "$python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-            --target "$tools_dir" "componentize-py==$COMPONENTIZE_PY_VERSION"
+        "$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+            --no-warn-script-location --target "$tools_dir" \
+            "componentize-py==$COMPONENTIZE_PY_VERSION"
     fi
 fi
 componentize_py() { # the console script, run through $python: it need not be on PATH
-    PYTHONPATH="$pythonpath" "$python" -c \
-        'import sys; from componentize_py import script; sys.argv[0] = "componentize-py"; sys.exit(script())' \
-        "$@"
+    PYTHONPATH="$pythonpath" "$python" -c 'import sys
+from componentize_py import script
+sys.argv[0] = "componentize-py"
+sys.exit(script())' "$@"
 }
 
 mkdir -p "$out_dir"
@@ -44,9 +49,11 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # `componentize` generates the bindings for the world (module wit_world) itself, in a temporary
 # directory; `componentize-py -d ... -w slugify bindings DIR` writes them out for an IDE.
-# -p "$here": where app.py and unicode_tables.py are. The Python standard library comes with
-# componentize-py; app.py needs no other package.
+# --python-path: a copy of the sources, as the Python inside componentize-py writes __pycache__
+# next to them. The standard library comes with componentize-py; app.py needs no other package.
+mkdir "$tmp/src"
+cp "$here/app.py" "$here/unicode_tables.py" "$tmp/src/"
 (cd "$tmp" && componentize_py --wit-path "$wit_dir" --world slugify componentize \
-    --python-path "$here" app --output "$tmp/slugify-py.wasm")
+    --python-path "$tmp/src" app --output "$tmp/slugify-py.wasm")
 install -m 644 "$tmp/slugify-py.wasm" "$out_dir/slugify-py.wasm"
 echo "built $out_dir/slugify-py.wasm ($(wc -c < "$out_dir/slugify-py.wasm") bytes)"
