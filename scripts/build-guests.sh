@@ -16,6 +16,23 @@ for f in "$PGC_VAR"/guest-target/wasm32-wasip2/release/*.wasm; do
     name="${name#example_}"
     install -m 644 "$f" "$PG_COMPONENT_WASM_DIR/${name//_/-}.wasm"
 done
+# The same slugify example in Python and JavaScript; rebuilt only when their sources changed.
+stale() { # OUTPUT SOURCE_DIR...: whether OUTPUT is missing or older than a source file
+    [ -f "$1" ] || return 0
+    local out="$1"
+    shift
+    [ -n "$(find "$@" -path '*/node_modules' -prune -o -type f -newer "$out" -print -quit)" ]
+}
+py="$root/guests/polyglot/python"
+js="$root/guests/polyglot/js"
+wit="$root/guests/examples/slugify/wit"
+if stale "$PG_COMPONENT_WASM_DIR/slugify-py.wasm" "$py" "$wit"; then
+    bash "$py/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
+fi
+if stale "$PG_COMPONENT_WASM_DIR/slugify-js.wasm" "$js" "$wit"; then
+    bash "$js/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
+fi
+
 # A core module (not a component): the 8-byte preamble alone is a valid empty module.
 printf '\0asm\1\0\0\0' > "$PG_COMPONENT_WASM_DIR/core-module.wasm"
 chmod 644 "$PG_COMPONENT_WASM_DIR/core-module.wasm"

@@ -209,6 +209,8 @@ fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
                     .ok_or_else(|| PluginError::Internal(format!("export {name} vanished")))?;
                 found.push((None, name.to_string(), index, ExportSig::from_wasmtime(&f)));
             }
+            ComponentItem::ComponentInstance(inst)
+                if is_componentize_py_hook(name, &inst, &rt.engine) => {}
             ComponentItem::ComponentInstance(inst) => {
                 let inst_index = component
                     .get_export_index(None, name)
@@ -251,6 +253,22 @@ fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
         });
     }
     Ok(exports)
+}
+
+/// componentize-py exports an interface `exports` with `init(app-name, symbols, stub-wasi)`:
+/// its build-time pre-initialization hook, which is not part of the plugin and must not be
+/// called afterwards. It is not offered as a function.
+fn is_componentize_py_hook(
+    name: &str,
+    inst: &wasmtime::component::types::ComponentInstance,
+    engine: &wasmtime::Engine,
+) -> bool {
+    name == "exports"
+        && inst.exports(engine).any(|(fname, item)| {
+            fname == "init"
+                && matches!(&item.ty, ComponentItem::ComponentFunc(f)
+                    if f.params().next().is_some_and(|(p, _)| p == "app-name"))
+        })
 }
 
 /// `pkg:ns/iface@1.0.0` → `iface`.

@@ -1,0 +1,33 @@
+-- The same slugify plugin written in Rust, Python (componentize-py) and JavaScript
+-- (componentize-js): each installs, and all three give the same answers.
+\set rust `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify.wasm"`
+\set python `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-py.wasm"`
+\set js `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-js.wasm"`
+\set js_default `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-js-default.wasm"`
+SELECT export FROM wasm.install('slug_rs', decode(:'rust', 'base64')) ORDER BY 1;
+SELECT export FROM wasm.install('slug_py', decode(:'python', 'base64')) ORDER BY 1;
+SELECT export FROM wasm.install('slug_js', decode(:'js', 'base64')) ORDER BY 1;
+
+CREATE TABLE titles (id int, title text);
+INSERT INTO titles VALUES
+    (1, 'Hello, World!'), (2, 'Ça va? Déjà vu — 100% sûr'), (3, '  Many   spaces & symbols!!  '),
+    (4, ''), (5, 'ΑΒΓ δέλτα Straße İstanbul'), (6, '日本語のタイトル 2024');
+SELECT id, slug_rs.slugify(title) AS rust,
+       slug_py.slugify(title) = slug_rs.slugify(title) AS python_same,
+       slug_js.slugify(title) = slug_rs.slugify(title) AS js_same
+FROM titles ORDER BY id;
+SELECT id, n, slug_rs.slugify_max(title, n) AS rust,
+       slug_py.slugify_max(title, n) = slug_rs.slugify_max(title, n) AS python_same,
+       slug_js.slugify_max(title, n) = slug_rs.slugify_max(title, n) AS js_same
+FROM titles, (VALUES (5), (9)) AS m(n) ORDER BY id, n;
+SELECT wasm_transform('slug_py', 'slugify', '["From JSON"]'), wasm_transform('slug_js', 'slugify', '["From JSON"]');
+
+-- componentize-js' default build imports wasi:http: refused, naming the build flag.
+\set VERBOSITY terse
+SELECT * FROM wasm.install('slug_js_default', decode(:'js_default', 'base64'));
+\set VERBOSITY default
+
+DROP TABLE titles;
+SELECT wasm.uninstall('slug_rs');
+SELECT wasm.uninstall('slug_py');
+SELECT wasm.uninstall('slug_js');
