@@ -856,6 +856,119 @@ mod tests {
         assert_eq!(plugin_count(), 0);
     }
 
+    /// Install a component written in WAT text.
+    fn install_wat(name: &str, text: &str) {
+        let bytes = wat::parse_str(text).expect("fixture WAT parses");
+        Spi::run_with_args(
+            "SELECT count(*) FROM wasm.install($1, $2)",
+            &[name.into(), bytes.into()],
+        )
+        .unwrap();
+    }
+
+    /// A component whose core module runs `start_body` as its start function and exports
+    /// `f: func() -> u32`.
+    fn start_function_component(start_body: &str) -> String {
+        format!(
+            r#"(component
+                 (core module $m
+                   (func $start {start_body})
+                   (func (export "f") (result i32) i32.const 7)
+                   (start $start))
+                 (core instance $i (instantiate $m))
+                 (func (export "f") (result u32) (canon lift (core func $i "f"))))"#
+        )
+    }
+
+    #[pg_test]
+    fn a_start_function_that_loops_is_interruptible() {
+        install_wat("spinner", &start_function_component("(loop $l (br $l))"));
+        Spi::run("SET LOCAL wasm.max_call_time = '100ms'").unwrap();
+        assert_error(
+            "SELECT spinner.f()",
+            "57014",
+            "was stopped: it ran longer than wasm.max_call_time",
+        );
+        install_wat("quick", &start_function_component("nop"));
+        assert_eq!(one::<i64>("SELECT quick.f()"), Some(7));
+    }
+
+    #[pg_test]
+    fn integer_overflow_in_division_traps_cleanly() {
+        install_wat(
+            "raw",
+            r#"(component
+                 (core module $m
+                   (func (export "div") (param i32 i32) (result i32)
+                     local.get 0 local.get 1 i32.div_s))
+                 (core instance $i (instantiate $m))
+                 (func (export "div") (param "a" s32) (param "b" s32) (result s32)
+                   (canon lift (core func $i "div"))))"#,
+        );
+        assert_error(
+            "SELECT raw.div(-2147483648, -1)",
+            "38000",
+            "integer overflow",
+        );
+        assert_error("SELECT raw.div(1, 0)", "38000", "integer divide by zero");
+        assert_eq!(one::<i32>("SELECT raw.div(-9, 3)"), Some(-3));
+    }
+
+    /// A component exporting `bad: func() -> T` whose core function returns the flat value
+    /// `value` (for strings: a pointer to (ptr, len) in its memory, which holds `data`).
+    fn bad_value_component(result_type: &str, core_result: &str, body: &str, data: &str) -> String {
+        format!(
+            r#"(component
+                 (core module $m
+                   (memory (export "mem") 1)
+                   (data (i32.const 16) "{data}")
+                   (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 256)
+                   (func (export "bad") (result {core_result}) {body}))
+                 (core instance $i (instantiate $m))
+                 (func (export "bad") (result {result_type})
+                   (canon lift (core func $i "bad") (memory (core memory $i "mem")) (realloc (core func $i "realloc")))))"#
+        )
+    }
+
+    #[pg_test]
+    fn values_a_guest_cannot_legally_return_are_errors() {
+        // A string that is not UTF-8: ptr 32, len 2 at offset 16; bytes ff fe at 32.
+        install_wat(
+            "badstr",
+            &bad_value_component(
+                "string",
+                "i32",
+                "i32.const 16",
+                "\\20\\00\\00\\00\\02\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\ff\\fe",
+            ),
+        );
+        assert_error(
+            "SELECT badstr.bad()",
+            "22021",
+            "plugin \"badstr\" export \"bad\" returned a string that is not valid UTF-8",
+        );
+        // A char beyond U+10FFFF, and a surrogate.
+        install_wat(
+            "badchar",
+            &bad_value_component("char", "i32", "i32.const 0x110000", ""),
+        );
+        assert_error(
+            "SELECT badchar.bad()",
+            "22021",
+            "returned a char that is not a Unicode scalar value",
+        );
+        install_wat(
+            "surrogate",
+            &bad_value_component("char", "i32", "i32.const 0xD800", ""),
+        );
+        assert_error(
+            "SELECT surrogate.bad()",
+            "22021",
+            "not a Unicode scalar value",
+        );
+        assert_eq!(one::<i32>("SELECT 1"), Some(1));
+    }
+
     #[pg_test]
     fn guest_output_goes_to_the_log_not_the_client() {
         install("scalars", "scalars");

@@ -138,6 +138,22 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
         };
     }
     let (reason, detail) = render_chain(err);
+    // Values the canonical ABI cannot lift: the guest broke its own signature.
+    for (marker, what_was_wrong) in [
+        ("invalid utf-8", "a string that is not valid UTF-8"),
+        (
+            "out of range for `char`",
+            "a char that is not a Unicode scalar value",
+        ),
+    ] {
+        if detail.contains(marker) {
+            return PluginError::GuestTrap {
+                message: format!("{what} returned {what_was_wrong}"),
+                detail,
+                code: PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            };
+        }
+    }
     if detail.contains("forcing trap when growing memory") {
         return PluginError::GuestTrap {
             message: format!(
