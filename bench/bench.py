@@ -114,5 +114,69 @@ def main():
         print()
 
 
+LANGUAGES = [
+    ("Rust (wit-bindgen)", "slugify.wasm"),
+    ("Python (componentize-py)", "slugify-py.wasm"),
+    ("JavaScript (componentize-js)", "slugify-js.wasm"),
+]
+
+
+def languages(port, wasm_dir, rows):
+    """Size, install (compile) time, first call in a new backend and per-row cost of the same
+    slugify plugin built from Rust, Python and JavaScript."""
+    psql(port, "bench", f"CREATE TABLE titles AS SELECT 'Title number ' || i || ', with Ünïcode & more!' AS t "
+                        f"FROM generate_series(1, {rows}) i;")
+    print(f"### The same plugin in three languages (slugify of a ~35-char title, {rows} rows)")
+    print()
+    print("| language | size | install (compile) | first call, new backend | ns/row over scan |")
+    print("|---|---:|---:|---:|---:|")
+    scan = min(time_query_on(port, "titles", "*", 3), 1e9)
+    for i, (lang, file) in enumerate(LANGUAGES):
+        data = open(f"{wasm_dir}/{file}", "rb").read()
+        name = f"lang{i}"
+        b64 = base64.b64encode(data).decode()
+        t0 = time.perf_counter()
+        psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'));")
+        install_ms = (time.perf_counter() - t0) * 1000
+        out = psql(port, "bench", f"SELECT {name}.slugify('warm up');", timing=True)
+        first = float(re.findall(r"Time: ([0-9.]+) ms", out)[0])
+        ms = time_query_on(port, "titles", f"{name}.slugify(t)", 3)
+        per_row = max(ms - scan, 0.0) * 1e6 / rows
+        print(f"| {lang} | {len(data) / 1e6:.2f} MB | {install_ms:.0f} ms | {first:.1f} ms | {per_row:.0f} |")
+    print()
+
+
+def time_query_on(port, table, expr, repeat):
+    sql = f"SELECT count({expr}) FROM {table};\n" * (repeat + 1)
+    out = psql(port, "bench", sql, timing=True)
+    times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
+    return min(times[1:])
+
+
+def memory(port, wasm_dir):
+    """RSS a backend gains by calling one export of each distinct component."""
+    plugins = [("bench", "bench.inc(1)"), ("lang0", "lang0.slugify('x')"),
+               ("lang1", "lang1.slugify('x')"), ("lang2", "lang2.slugify('x')")]
+    extra = [("scalars", "scalars.shout('x')"), ("hostile", "hostile.div(4, 2)")]
+    for name, _ in extra:
+        b64 = base64.b64encode(open(f"{wasm_dir}/{name}.wasm", "rb").read()).decode()
+        psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'));")
+    plugins += extra
+    rss = "(SELECT regexp_replace(l, '[^0-9]', '', 'g')::int8 FROM regexp_split_to_table(" \
+          "pg_read_file('/proc/' || pg_backend_pid() || '/status'), E'\\n') l WHERE l LIKE 'VmRSS%')"
+    sql = f"SELECT {rss};\n" + "".join(f"SELECT {call};\nSELECT {rss};\n" for _, call in plugins)
+    out = psql(port, "bench", "\\pset tuples_only on\n" + sql)
+    print(f"### Backend memory (RSS) after calling {len(plugins)} different components")
+    print()
+    print("| after | RSS (MB) | gain (MB) |")
+    print("|---|---:|---:|")
+    rss_values = [int(v) for v in re.findall(r"^\s*(\d{4,})\s*$", out, re.M)]
+    base = rss_values[0]
+    print(f"| start (extension loaded, nothing called) | {base / 1024:.1f} | 0 |")
+    for (name, _), v in zip(plugins, rss_values[1:]):
+        print(f"| + {name} | {v / 1024:.1f} | {(v - base) / 1024:.1f} |")
+    print()
+
+
 if __name__ == "__main__":
     main()

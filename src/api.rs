@@ -245,6 +245,21 @@ fn install_plugin(
             }
         }
     }
+    // Never take over a function that is not this plugin's: another plugin's export or a
+    // user's function with the same name and argument types in the schema.
+    let ours: Vec<String> = generated_functions(name, schema)?.into_iter().map(|(i, _)| i).collect();
+    for g in &planned {
+        if let Some((ident, _)) = regprocedure_text(&g.identity)?
+            && !ours.contains(&ident)
+        {
+            return Err(PluginError::bad_value(
+                PgSqlErrorCode::ERRCODE_DUPLICATE_FUNCTION,
+                format!(
+                    "function {ident} already exists and does not belong to plugin \"{name}\"; install it into another schema with schema => …"
+                ),
+            ));
+        }
+    }
     if !schema_exists(schema)? {
         run(&format!("CREATE SCHEMA {}", quote_ident(schema)))?;
         created_schema = true;

@@ -23,6 +23,11 @@ SELECT * FROM slugs ORDER BY id;
 -- The same plugin under another name and schema.
 SELECT function FROM wasm.install('slug2', decode(:'slugify', 'base64'), schema => 'text_tools');
 SELECT text_tools.slugify('Two Names');
+-- A third install into the same schema would take over slug2's functions: refused.
+SELECT function FROM wasm.install('slug3', decode(:'slugify', 'base64'), schema => 'text_tools');
+CREATE FUNCTION public.slugify(text) RETURNS text LANGUAGE sql AS 'SELECT $1';
+SELECT function FROM wasm.install('slug4', decode(:'slugify', 'base64'), schema => 'public');
+DROP FUNCTION public.slugify(text);
 
 -- Uninstall drops the functions, the schema it created, and the row.
 SELECT wasm.uninstall('slug2');
