@@ -112,6 +112,8 @@ def main():
             ratio = ns / wasm_ns if wasm_ns > 0 else float("nan")
             print(f"| {name} | {ns:.0f} | {ratio:.2f}x |")
         print()
+    languages(args.port, args.wasm_dir, min(args.rows, 100_000))
+    memory(args.port, args.wasm_dir)
 
 
 LANGUAGES = [

@@ -24,4 +24,6 @@ dir="$PGC_VAR/bench-cluster"
 port="${BENCH_PORT:-55436}"
 cluster_start "$dir" "$port"
 trap 'cluster_stop "$dir"' EXIT
-python3 "$here/bench.py" --port "$port" --rows "${BENCH_ROWS:-1000000}" --wasm-dir "$PG_COMPONENT_WASM_DIR"
+# Measure cold compiles: start without compiled code on disk.
+rm -rf "$dir/pg_component_cache"
+python3 -u "$here/bench.py" --port "$port" --rows "${BENCH_ROWS:-1000000}" --wasm-dir "$PG_COMPONENT_WASM_DIR"

@@ -247,7 +247,10 @@ fn install_plugin(
     }
     // Never take over a function that is not this plugin's: another plugin's export or a
     // user's function with the same name and argument types in the schema.
-    let ours: Vec<String> = generated_functions(name, schema)?.into_iter().map(|(i, _)| i).collect();
+    let ours: Vec<String> = generated_functions(name, schema)?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
     for g in &planned {
         if let Some((ident, _)) = regprocedure_text(&g.identity)?
             && !ours.contains(&ident)

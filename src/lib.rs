@@ -26,6 +26,7 @@ mod tests;
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
     catalog::register_callbacks();
+    runtime::call::register_xact_callback();
 }
 
 extension_sql!(

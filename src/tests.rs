@@ -234,6 +234,27 @@ mod tests {
     }
 
     #[pg_test]
+    fn an_instance_is_never_shared_between_roles() {
+        install("scalars", "scalars");
+        Spi::run("CREATE ROLE pgc_other; GRANT USAGE ON SCHEMA scalars TO pgc_other").unwrap();
+        Spi::run(
+            "CREATE FUNCTION public.count_as_owner() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+             AS 'SELECT scalars.count()'",
+        )
+        .unwrap();
+        assert_eq!(one::<i64>("SELECT scalars.count()"), Some(1));
+        assert_eq!(one::<i64>("SELECT scalars.count()"), Some(2));
+        Spi::run("SET LOCAL ROLE pgc_other").unwrap();
+        // A new role sees a fresh instance, not the superuser's state...
+        assert_eq!(one::<i64>("SELECT scalars.count()"), Some(1));
+        // ...and a SECURITY DEFINER function runs in its owner's instance.
+        assert_eq!(one::<i64>("SELECT public.count_as_owner()"), Some(3));
+        assert_eq!(one::<i64>("SELECT scalars.count()"), Some(2));
+        Spi::run("RESET ROLE").unwrap();
+        assert_eq!(one::<i64>("SELECT scalars.count()"), Some(4));
+    }
+
+    #[pg_test]
     fn warm_calls_and_reinstalls_of_the_same_bytes_compile_nothing() {
         install("scalars", "scalars");
         let after_install = compilations();

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::time::Instant;
 
 use pgrx::PgSqlErrorCode;
+use pgrx::pg_guard;
 use pgrx::pg_sys;
 use wasmtime::component::{ComponentNamedList, Func, Instance, Lift, Lower, TypedFunc, Val};
 use wasmtime::{Store, UpdateDeadline};
@@ -362,7 +363,33 @@ fn rename_trap(err: PluginError, what: &str) -> PluginError {
     }
 }
 
-/// Drop every live instance of this backend (after an install or uninstall, and in tests).
+/// Drop every live instance of this backend (at the end of each transaction, after an install
+/// or uninstall, and in tests).
 pub fn discard_instances() {
-    INSTANCES.with(|m| m.borrow_mut().clear());
+    // An instance's stores, memories and tables are freed here, not at the next call.
+    drop(INSTANCES.with(|m| m.take()));
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn end_of_transaction(
+    event: pg_sys::XactEvent::Type,
+    _arg: *mut std::ffi::c_void,
+) {
+    use pg_sys::XactEvent::*;
+    if matches!(
+        event,
+        XACT_EVENT_COMMIT
+            | XACT_EVENT_ABORT
+            | XACT_EVENT_PARALLEL_COMMIT
+            | XACT_EVENT_PARALLEL_ABORT
+            | XACT_EVENT_PREPARE
+    ) {
+        discard_instances();
+    }
+}
+
+/// Free instances when their transaction ends; called once per backend from `_PG_init`.
+pub fn register_xact_callback() {
+    // SAFETY: registers a callback that only touches this backend's thread-locals.
+    unsafe { pg_sys::RegisterXactCallback(Some(end_of_transaction), std::ptr::null_mut()) };
 }
