@@ -990,6 +990,71 @@ mod tests {
         assert_eq!(one::<i32>("SELECT 1"), Some(1));
     }
 
+    /// The backend's resident memory in KiB.
+    fn backend_rss_kib() -> i64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    #[pg_test]
+    fn backend_memory_stays_within_the_cap_plus_a_margin() {
+        install("scalars", "scalars");
+        assert_eq!(one::<String>("SELECT scalars.shout('warm')").as_deref(), Some("WARM"));
+        let before = backend_rss_kib();
+        Spi::run("SET LOCAL wasm.max_memory = '64MB'").unwrap();
+        assert_eq!(one::<i64>("SELECT scalars.grow(40)"), Some(40));
+        assert_error("SELECT scalars.grow(200)", "54000", "wasm.max_memory (64 MB)");
+        assert_error("SELECT scalars.grow(200)", "54000", "wasm.max_memory (64 MB)");
+        let grown = backend_rss_kib() - before;
+        assert!(grown < (64 + 32) * 1024, "RSS grew by {grown} KiB with a 64 MB cap");
+    }
+
+    #[pg_test]
+    fn compile_bombs_are_refused_quickly() {
+        // More locals than any engine accepts: refused by validation, before compiling.
+        let locals = "(local i32) ".repeat(60_000);
+        let text = format!(
+            r#"(component
+                 (core module $m (func (export "f") (result i32) {locals} i32.const 0))
+                 (core instance $i (instantiate $m))
+                 (func (export "f") (result u32) (canon lift (core func $i "f"))))"#
+        );
+        let bytes = wat::parse_str(&text).unwrap();
+        Spi::run_with_args("SELECT set_config('pgc.bytes', encode($1, 'base64'), true)", &[bytes.into()]).unwrap();
+        let start = std::time::Instant::now();
+        assert_error(
+            "SELECT * FROM wasm.install('bomb', decode(current_setting('pgc.bytes'), 'base64'))",
+            "22P03",
+            "too many locals",
+        );
+        // Bounded: validation fails fast (a generous bound, not a speed assertion).
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+        assert_eq!(plugin_count(), 0);
+        // Nesting deeper than the validator allows.
+        let depth = 100_000;
+        let text = format!(
+            r#"(component
+                 (core module $m (func (export "f") (result i32) {} i32.const 0 {}))
+                 (core instance $i (instantiate $m))
+                 (func (export "f") (result u32) (canon lift (core func $i "f"))))"#,
+            "block ".repeat(depth),
+            "end ".repeat(depth)
+        );
+        match wat::parse_str(&text) {
+            Ok(bytes) => {
+                Spi::run_with_args("SELECT set_config('pgc.bytes', encode($1, 'base64'), true)", &[bytes.into()]).unwrap();
+                let got = outcome("SELECT * FROM wasm.install('bomb', decode(current_setting('pgc.bytes'), 'base64'))");
+                assert!(got == "ok" || got.starts_with("22P03"), "{got}");
+            }
+            Err(_) => {} // the text parser refuses it already
+        }
+        assert_eq!(one::<i32>("SELECT 1"), Some(1));
+    }
+
     #[pg_test]
     fn guest_output_goes_to_the_log_not_the_client() {
         install("scalars", "scalars");
