@@ -48,7 +48,7 @@ fn plan_functions(
             ))
         })?;
         let qualified = format!("{}.{}", quote_ident(schema), quote_ident(&export.sql_name));
-        let arg_types: Vec<&str> = sql.params.iter().map(|(_, m)| m.sql.sql_name()).collect();
+        let arg_types: Vec<String> = sql.params.iter().map(|(_, m)| m.sql_name()).collect();
         let strict = if sql.strict() { " STRICT" } else { "" };
         let volatility = if deterministic {
             "IMMUTABLE PARALLEL SAFE"
@@ -61,7 +61,7 @@ fn plan_functions(
             signature: format!("{schema}.{}{}", export.sql_name, sql.sql_text()),
             ret_oid: match &sql.ret {
                 SqlReturn::Void => pg_sys::VOIDOID,
-                SqlReturn::Value(m) => m.sql.oid(),
+                SqlReturn::Value(m) | SqlReturn::Set(m) => m.oid(),
             },
             ddl: format!(
                 "CREATE OR REPLACE FUNCTION {qualified}{} LANGUAGE wasm {volatility}{strict} AS {}",

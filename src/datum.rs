@@ -109,12 +109,91 @@ pub unsafe fn datum_to_val(
                     .map(Val::U8)
                     .collect(),
             ),
+            WitType::List(inner) => {
+                let mut items = Vec::new();
+                for (elem, null) in array_elements(datum, what)? {
+                    items.push(datum_to_val(elem, null, inner, what)?);
+                }
+                Val::List(items)
+            }
             other => {
                 return Err(PluginError::UnsupportedType(format!(
                     "{what}: WIT type {other} has no SQL mapping yet"
                 )));
             }
         })
+    }
+}
+
+/// The elements of a one-dimensional array datum, with their null flags.
+///
+/// # Safety
+/// `datum` must be a non-null array datum.
+unsafe fn array_elements(
+    datum: pg_sys::Datum,
+    what: &dyn Display,
+) -> PluginResult<Vec<(pg_sys::Datum, bool)>> {
+    // SAFETY: the caller guarantees an array datum; detoasting and deconstruction follow
+    // Postgres' own array API, with element storage from the catalog.
+    unsafe {
+        let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+        if (*array).ndim > 1 {
+            return Err(PluginError::bad_value(
+                PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
+                format!(
+                    "{what}: a WIT list takes a one-dimensional array, not {} dimensions",
+                    (*array).ndim
+                ),
+            ));
+        }
+        let elemtype = (*array).elemtype;
+        let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
+        pg_sys::get_typlenbyvalalign(elemtype, &mut typlen, &mut typbyval, &mut typalign);
+        let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
+        let mut nulls: *mut bool = std::ptr::null_mut();
+        let mut count = 0;
+        pg_sys::deconstruct_array(
+            array,
+            elemtype,
+            typlen as i32,
+            typbyval,
+            typalign,
+            &mut elems,
+            &mut nulls,
+            &mut count,
+        );
+        Ok((0..count as usize)
+            .map(|i| (*elems.add(i), *nulls.add(i)))
+            .collect())
+    }
+}
+
+/// A one-dimensional SQL array of `elem_oid` from element datums (`None` = NULL element).
+fn make_array(elem_oid: pg_sys::Oid, items: &[Option<pg_sys::Datum>]) -> pg_sys::Datum {
+    let mut datums: Vec<pg_sys::Datum> = items
+        .iter()
+        .map(|d| d.unwrap_or(pg_sys::Datum::from(0)))
+        .collect();
+    let mut nulls: Vec<bool> = items.iter().map(Option::is_none).collect();
+    let mut dims = [items.len() as i32];
+    let mut lbs = [1i32];
+    // SAFETY: the element datums are of `elem_oid`, made by `val_to_datum`; construct_md_array
+    // copies them into a new array in the current memory context.
+    unsafe {
+        let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
+        pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut typbyval, &mut typalign);
+        let array = pg_sys::construct_md_array(
+            datums.as_mut_ptr(),
+            nulls.as_mut_ptr(),
+            1,
+            dims.as_mut_ptr(),
+            lbs.as_mut_ptr(),
+            elem_oid,
+            typlen as i32,
+            typbyval,
+            typalign,
+        );
+        pg_sys::Datum::from(array)
     }
 }
 
@@ -159,6 +238,21 @@ pub fn val_to_datum(
         (_, Val::Float64(f)) => f.into_datum(),
         (_, Val::Char(c)) => c.to_string().into_datum(),
         (_, Val::String(s)) => Some(string_to_datum(s, what)?),
+        (WitType::List(inner), Val::List(items)) if **inner != WitType::U8 => {
+            let elem_oid = crate::types::sql_type_of(inner)
+                .map_err(|t| {
+                    PluginError::UnsupportedType(format!(
+                        "{what}: WIT type {t} has no SQL mapping yet"
+                    ))
+                })?
+                .sql
+                .oid();
+            let datums = items
+                .into_iter()
+                .map(|v| val_to_datum(v, inner, what))
+                .collect::<PluginResult<Vec<_>>>()?;
+            Some(make_array(elem_oid, &datums))
+        }
         (WitType::List(inner), Val::List(items)) if **inner == WitType::U8 => {
             let bytes: Vec<u8> = items
                 .iter()

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use pgrx::pg_catalog::pg_proc::{PgProc, ProParallel, ProVolatile};
-use pgrx::pg_sys;
 use pgrx::prelude::*;
+use pgrx::{PgSqlErrorCode, pg_sys};
 use wasmtime::component::Val;
 
 use crate::acl::require_plugin_usage;
@@ -116,21 +116,22 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
         )));
     }
     for (i, (oid, (name, mapping))) in argtypes.iter().zip(&sql.params).enumerate() {
-        if *oid != mapping.sql.oid() {
+        if *oid != mapping.oid() {
             return Err(mismatch(format!(
                 "argument {} is {} but parameter {name} ({}) needs {}",
                 i + 1,
                 format_type(*oid),
                 export.sig.params[i].1,
-                mapping.sql.sql_name()
+                mapping.sql_name()
             )));
         }
     }
-    let (ret_oid, ret_name) = match &sql.ret {
-        SqlReturn::Void => (pg_sys::VOIDOID, "void"),
-        SqlReturn::Value(m) => (m.sql.oid(), m.sql.sql_name()),
+    let (ret_oid, ret_set, ret_name) = match &sql.ret {
+        SqlReturn::Void => (pg_sys::VOIDOID, false, "void".to_string()),
+        SqlReturn::Value(m) => (m.oid(), false, m.sql_name()),
+        SqlReturn::Set(m) => (m.oid(), true, format!("SETOF {}", m.sql_name())),
     };
-    if proc.prorettype() != ret_oid || proc.proretset() {
+    if proc.prorettype() != ret_oid || proc.proretset() != ret_set {
         let returns = if proc.proretset() {
             format!("SETOF {}", format_type(proc.prorettype()))
         } else {
@@ -372,6 +373,55 @@ unsafe fn call_fast(
     Ok(Some(datum))
 }
 
+/// Hand `items` to the executor as the rows of a set-returning call (materialize mode).
+///
+/// # Safety
+/// `fcinfo` must be the valid call info of the call in progress.
+unsafe fn return_set(
+    fcinfo: pg_sys::FunctionCallInfo,
+    items: &[Val],
+    elem: &WitType,
+    what: &ValueLabel<'_>,
+) -> PluginResult<()> {
+    let elem_oid = crate::types::sql_type_of(elem)
+        .map_err(|t| {
+            PluginError::UnsupportedType(format!("{what}: WIT type {t} has no SQL mapping yet"))
+        })?
+        .sql
+        .oid();
+    // SAFETY: resultinfo is checked to be a ReturnSetInfo that accepts materialize mode before
+    // use; the tuple store and descriptor live in the per-query context, as the executor needs.
+    unsafe {
+        let rsinfo = (*fcinfo).resultinfo as *mut pg_sys::ReturnSetInfo;
+        if rsinfo.is_null()
+            || (*rsinfo).type_ != pg_sys::NodeTag::T_ReturnSetInfo
+            || ((*rsinfo).allowedModes & pg_sys::SetFunctionReturnMode::SFRM_Materialize as i32)
+                == 0
+        {
+            return Err(PluginError::bad_value(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                format!("{what} is a set, but it is called where a set is not allowed"),
+            ));
+        }
+        let old = pg_sys::MemoryContextSwitchTo((*(*rsinfo).econtext).ecxt_per_query_memory);
+        let desc = pg_sys::CreateTemplateTupleDesc(1);
+        pg_sys::TupleDescInitEntry(desc, 1, c"value".as_ptr(), elem_oid, -1, 0);
+        let store = pg_sys::tuplestore_begin_heap(true, false, pg_sys::work_mem);
+        pg_sys::MemoryContextSwitchTo(old);
+        for item in items {
+            let datum = val_to_datum(item.clone(), elem, what)?;
+            let mut values = [datum.unwrap_or(pg_sys::Datum::from(0))];
+            let mut nulls = [datum.is_none()];
+            pg_sys::tuplestore_putvalues(store, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+        }
+        (*rsinfo).returnMode = pg_sys::SetFunctionReturnMode::SFRM_Materialize;
+        (*rsinfo).setResult = store;
+        (*rsinfo).setDesc = desc;
+        (*fcinfo).isnull = true;
+    }
+    Ok(())
+}
+
 /// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.
 unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys::Datum> {
     // SAFETY: Postgres passes a valid fcinfo with flinfo set to the called function.
@@ -407,6 +457,18 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
         &args,
     )?;
     let (value, ty) = unwrap_result(result, export.sig.result.as_ref(), &label.to_string())?;
+    // A list result is a set of rows (RETURNS SETOF), as the mapping decided.
+    if let (Some(Val::List(items)), Some(WitType::List(elem))) = (&value, &ty)
+        && **elem != WitType::U8
+    {
+        let result = ValueLabel {
+            param: None,
+            export: &label,
+        };
+        // SAFETY: fcinfo is the valid call info of a set-returning call.
+        unsafe { return_set(fcinfo, items, elem, &result) }?;
+        return Ok(pg_sys::Datum::from(0));
+    }
     let datum = match (value, ty) {
         (Some(v), Some(t)) => val_to_datum(
             v,

@@ -187,6 +187,22 @@ impl SqlType {
         }
     }
 
+    /// The OID of its array type (`text[]` for `text`).
+    pub fn array_oid(self) -> pgrx::pg_sys::Oid {
+        use pgrx::pg_sys;
+        match self {
+            SqlType::Bool => pg_sys::BOOLARRAYOID,
+            SqlType::Int2 => pg_sys::INT2ARRAYOID,
+            SqlType::Int4 => pg_sys::INT4ARRAYOID,
+            SqlType::Int8 => pg_sys::INT8ARRAYOID,
+            SqlType::Numeric => pg_sys::NUMERICARRAYOID,
+            SqlType::Float4 => pg_sys::FLOAT4ARRAYOID,
+            SqlType::Float8 => pg_sys::FLOAT8ARRAYOID,
+            SqlType::Text => pg_sys::TEXTARRAYOID,
+            SqlType::Bytea => pg_sys::BYTEAARRAYOID,
+        }
+    }
+
     /// The type's OID in `pg_type`.
     pub fn oid(self) -> pgrx::pg_sys::Oid {
         use pgrx::pg_sys;
@@ -207,20 +223,46 @@ impl SqlType {
 /// How a WIT type travels through a typed SQL function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SqlMapping {
-    /// The SQL type of the value.
+    /// The SQL type of the value (of its elements, for an array).
     pub sql: SqlType,
     /// `option<T>`: SQL NULL stands for `none`.
     pub nullable: bool,
+    /// `list<T>` (other than `list<u8>`): a one-dimensional `T[]`.
+    pub array: bool,
+}
+
+impl SqlMapping {
+    /// A plain, non-null scalar.
+    pub fn scalar(sql: SqlType) -> SqlMapping {
+        SqlMapping {
+            sql,
+            nullable: false,
+            array: false,
+        }
+    }
+
+    /// The OID of the SQL type.
+    pub fn oid(&self) -> pgrx::pg_sys::Oid {
+        if self.array {
+            self.sql.array_oid()
+        } else {
+            self.sql.oid()
+        }
+    }
+
+    /// The SQL spelling of the type: `text`, `bigint[]`.
+    pub fn sql_name(&self) -> String {
+        if self.array {
+            format!("{}[]", self.sql.sql_name())
+        } else {
+            self.sql.sql_name().to_string()
+        }
+    }
 }
 
 /// The single mapping table from WIT to SQL. `Err` names the WIT type that has no mapping.
 pub fn sql_type_of(ty: &WitType) -> Result<SqlMapping, String> {
-    let plain = |sql| {
-        Ok(SqlMapping {
-            sql,
-            nullable: false,
-        })
-    };
+    let plain = |sql| Ok(SqlMapping::scalar(sql));
     match ty {
         WitType::Bool => plain(SqlType::Bool),
         WitType::S8 | WitType::U8 | WitType::S16 => plain(SqlType::Int2),
@@ -231,12 +273,22 @@ pub fn sql_type_of(ty: &WitType) -> Result<SqlMapping, String> {
         WitType::F64 => plain(SqlType::Float8),
         WitType::Char | WitType::String => plain(SqlType::Text),
         WitType::List(inner) if **inner == WitType::U8 => plain(SqlType::Bytea),
+        // A list of scalars (or of options of scalars: NULL elements) is a one-dimensional
+        // array; lists of lists have no faithful SQL form (arrays are rectangular).
+        WitType::List(inner) => match sql_type_of(inner) {
+            Ok(m) if !m.array => Ok(SqlMapping {
+                sql: m.sql,
+                nullable: false,
+                array: true,
+            }),
+            _ => Err(ty.to_string()),
+        },
         WitType::Option(inner) => match inner.as_ref() {
             // option<option<T>> cannot tell its two nones apart in a single NULL.
             WitType::Option(_) => Err(ty.to_string()),
             other => sql_type_of(other).map(|m| SqlMapping {
-                sql: m.sql,
                 nullable: true,
+                ..m
             }),
         },
         other => Err(other.to_string()),
@@ -250,6 +302,19 @@ pub enum SqlReturn {
     Void,
     /// A value.
     Value(SqlMapping),
+    /// `list<T>`: `RETURNS SETOF T`, one row per element.
+    Set(SqlMapping),
+}
+
+/// A `list<T>` result becomes a set of T rows; any other result a single value.
+fn value_or_set(ty: &WitType) -> Result<SqlReturn, String> {
+    match ty {
+        WitType::List(inner) if **inner != WitType::U8 => match sql_type_of(inner) {
+            Ok(m) if !m.array => Ok(SqlReturn::Set(m)),
+            _ => Err(ty.to_string()),
+        },
+        other => sql_type_of(other).map(SqlReturn::Value),
+    }
 }
 
 /// The SQL return of an export's WIT result: `result<T, E>` returns T and raises on err.
@@ -262,10 +327,10 @@ pub fn sql_return_of(result: Option<&WitType>) -> Result<SqlReturn, String> {
             }
             match ok {
                 None => Ok(SqlReturn::Void),
-                Some(ok) => sql_type_of(ok).map(SqlReturn::Value),
+                Some(ok) => value_or_set(ok),
             }
         }
-        Some(other) => sql_type_of(other).map(SqlReturn::Value),
+        Some(other) => value_or_set(other),
     }
 }
 
@@ -355,11 +420,12 @@ impl SqlSignature {
         let params: Vec<String> = self
             .params
             .iter()
-            .map(|(n, m)| format!("{} {}", quote_ident(n), m.sql.sql_name()))
+            .map(|(n, m)| format!("{} {}", quote_ident(n), m.sql_name()))
             .collect();
         let ret = match &self.ret {
-            SqlReturn::Void => "void",
-            SqlReturn::Value(m) => m.sql.sql_name(),
+            SqlReturn::Void => "void".to_string(),
+            SqlReturn::Value(m) => m.sql_name(),
+            SqlReturn::Set(m) => format!("SETOF {}", m.sql_name()),
         };
         format!("({}) RETURNS {ret}", params.join(", "))
     }
@@ -443,14 +509,7 @@ mod tests {
             (WitType::List(Box::new(WitType::U8)), SqlType::Bytea),
         ];
         for (wit, sql) in cases {
-            assert_eq!(
-                sql_type_of(&wit).unwrap(),
-                SqlMapping {
-                    sql,
-                    nullable: false
-                },
-                "{wit}"
-            );
+            assert_eq!(sql_type_of(&wit).unwrap(), SqlMapping::scalar(sql), "{wit}");
         }
     }
 
@@ -460,8 +519,8 @@ mod tests {
         assert_eq!(
             sql_type_of(&opt).unwrap(),
             SqlMapping {
-                sql: SqlType::Text,
-                nullable: true
+                nullable: true,
+                ..SqlMapping::scalar(SqlType::Text)
             }
         );
         let nested = WitType::Option(Box::new(opt));
@@ -476,10 +535,7 @@ mod tests {
         };
         assert_eq!(
             sql_return_of(Some(&r)).unwrap(),
-            SqlReturn::Value(SqlMapping {
-                sql: SqlType::Int8,
-                nullable: false
-            })
+            SqlReturn::Value(SqlMapping::scalar(SqlType::Int8))
         );
         let r = WitType::Result {
             ok: None,
@@ -490,11 +546,52 @@ mod tests {
     }
 
     #[test]
+    fn lists_are_arrays_as_parameters_and_sets_as_results() {
+        let list = WitType::List(Box::new(WitType::String));
+        let m = sql_type_of(&list).unwrap();
+        assert!(m.array && !m.nullable);
+        assert_eq!(m.sql_name(), "text[]");
+        let opt_elems = WitType::List(Box::new(WitType::Option(Box::new(WitType::S64))));
+        assert_eq!(sql_type_of(&opt_elems).unwrap().sql_name(), "bigint[]");
+        assert_eq!(
+            sql_return_of(Some(&list)).unwrap(),
+            SqlReturn::Set(SqlMapping::scalar(SqlType::Text))
+        );
+        let res = WitType::Result {
+            ok: Some(Box::new(list.clone())),
+            err: Some(Box::new(WitType::String)),
+        };
+        assert_eq!(
+            sql_return_of(Some(&res)).unwrap(),
+            SqlReturn::Set(SqlMapping::scalar(SqlType::Text))
+        );
+        // option<list<T>> is a nullable array, not a set.
+        let opt_list = WitType::Option(Box::new(list));
+        assert!(
+            matches!(sql_return_of(Some(&opt_list)).unwrap(), SqlReturn::Value(m) if m.array && m.nullable)
+        );
+        // bytes stay bytea.
+        let bytes = WitType::List(Box::new(WitType::U8));
+        assert_eq!(
+            sql_return_of(Some(&bytes)).unwrap(),
+            SqlReturn::Value(SqlMapping::scalar(SqlType::Bytea))
+        );
+        let sig = ExportSig {
+            params: vec![("words".into(), opt_elems)],
+            result: Some(WitType::List(Box::new(WitType::U32))),
+        };
+        assert_eq!(
+            SqlSignature::of(&sig).unwrap().sql_text(),
+            "(\"words\" bigint[]) RETURNS SETOF bigint"
+        );
+    }
+
+    #[test]
     fn unsupported_types_are_named() {
         let rec = WitType::Record(vec![("a".into(), WitType::S32)]);
         assert_eq!(sql_type_of(&rec).unwrap_err(), "record { a: s32 }");
-        let list = WitType::List(Box::new(WitType::String));
-        assert_eq!(sql_type_of(&list).unwrap_err(), "list<string>");
+        let nested = WitType::List(Box::new(WitType::List(Box::new(WitType::String))));
+        assert_eq!(sql_type_of(&nested).unwrap_err(), "list<list<string>>");
         assert_eq!(
             sql_type_of(&WitType::Unsupported("resource")).unwrap_err(),
             "resource"

@@ -1,0 +1,35 @@
+-- WIT lists: one-dimensional arrays as parameters, sets of rows as results.
+\set scalars `base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm"`
+SELECT count(*) FROM wasm.install('scalars', decode(:'scalars', 'base64'));
+SELECT function FROM wasm.install('scalars', decode(:'scalars', 'base64'), replace => true)
+WHERE function ~ '(split_words|sum_all|join_opt|numbers|evens)' ORDER BY 1;
+
+-- list<T> parameters take T[]; list<option<T>> elements may be NULL.
+SELECT scalars.sum_all(ARRAY[1, 2, 3, 40]::int8[]), scalars.sum_all('{}');
+SELECT scalars.join_opt(ARRAY['a', NULL, 'c'], '/');
+SELECT outcome($$SELECT scalars.sum_all(ARRAY[1, NULL]::int8[])$$);
+SELECT outcome($$SELECT scalars.sum_all('{{1,2},{3,4}}'::int8[])$$);
+
+-- list<T> results are sets: usable in FROM, LATERAL and the select list.
+SELECT * FROM scalars.split_words('the quick  brown fox') AS w;
+SELECT d.id, w FROM (VALUES (1, 'a b'), (2, 'c d e')) d(id, body), LATERAL scalars.split_words(d.body) w
+ORDER BY d.id, w;
+SELECT scalars.numbers(3);
+SELECT count(*), sum(n) FROM scalars.numbers(1000) n;
+SELECT * FROM scalars.numbers(2000);
+SELECT * FROM scalars.split_words('');
+
+-- option<list<T>> is a nullable array, not a set.
+SELECT scalars.evens(ARRAY[1, 2, 3, 4]::int8[]), scalars.evens(ARRAY[1, 3]::int8[]) IS NULL AS none;
+
+-- Hand-written functions must say SETOF for a list result, and T[] for a list parameter.
+CREATE FUNCTION public.words_as_text(text) RETURNS text LANGUAGE wasm AS 'scalars/split-words';
+CREATE FUNCTION public.words(text) RETURNS SETOF text LANGUAGE wasm AS 'scalars/split-words';
+SELECT public.words('x y');
+CREATE FUNCTION public.total(int8) RETURNS int8 LANGUAGE wasm AS 'scalars/sum-all';
+DROP FUNCTION public.words(text);
+
+-- JSON: lists are arrays both ways.
+SELECT wasm_transform('scalars', 'split-words', '["a b c"]'), wasm_transform('scalars', 'sum-all', '[[1, 2, 3]]');
+
+SELECT wasm.uninstall('scalars');
