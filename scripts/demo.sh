@@ -21,7 +21,12 @@ cluster_psql "$port" postgres -q -c "DROP DATABASE IF EXISTS demo" -c "CREATE DA
 cluster_psql "$port" demo -q <<SQL
 CREATE EXTENSION pg_component;
 \set slugify \`base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify.wasm"\`
+\set slugify_py \`base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-py.wasm"\`
+\set slugify_js \`base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-js.wasm"\`
+\echo 'installing the slugify example built from Rust, Python and JavaScript (the first install compiles)'
 SELECT function, export FROM wasm.install('slugify', decode(:'slugify', 'base64'));
+SELECT function FROM wasm.install('slugify_py', decode(:'slugify_py', 'base64'));
+SELECT function FROM wasm.install('slugify_js', decode(:'slugify_js', 'base64'));
 
 CREATE TABLE posts (id serial PRIMARY KEY, title text NOT NULL);
 INSERT INTO posts (title) VALUES
@@ -30,10 +35,16 @@ INSERT INTO posts (title) VALUES
     ('Ça va? Déjà vu — 100% sûr'),
     ('  Many   spaces & symbols!!  ');
 
-\echo 'demo ETL query: typed call per row, and the same export through wasm_transform'
+\echo 'demo ETL query: typed calls per row (Rust, Python, JavaScript), and JSON through wasm_transform'
 SELECT id, title,
        slugify.slugify(title)             AS slug,
        slugify.slugify_max(title, 12)     AS short_slug,
+       slugify_py.slugify(title) = slugify.slugify(title) AND
+       slugify_js.slugify(title) = slugify.slugify(title) AS same_in_py_and_js,
        wasm_transform('slugify', 'slugify', jsonb_build_array(title)) AS via_json
 FROM posts ORDER BY id;
+
+\echo 'ETL into a table'
+CREATE TABLE post_slugs AS SELECT id, slugify.slugify(title) AS slug FROM posts;
+SELECT * FROM post_slugs ORDER BY id;
 SQL
