@@ -22,8 +22,11 @@ q() { cluster_psql "$port" sessions -At -c "$1"; }
 
 cluster_psql "$port" postgres -q -c "DROP DATABASE IF EXISTS sessions" -c "CREATE DATABASE sessions"
 q "CREATE EXTENSION pg_component" >/dev/null
-b64="$(base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm")"
-q "SELECT count(*) FROM wasm.install('scalars', decode('$b64', 'base64'))" >/dev/null
+# The component travels through psql's standard input: too big for a command-line argument.
+cluster_psql "$port" sessions -q >/dev/null <<SQL
+\set scalars \`base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm"\`
+SELECT count(*) FROM wasm.install('scalars', decode(:'scalars', 'base64'));
+SQL
 started="$(q "SELECT pg_postmaster_start_time()")"
 
 # Start a spinning guest in the background; returns its backend pid in $spin_pid.

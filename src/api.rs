@@ -28,7 +28,8 @@ struct Generated {
     export: String,
     identity: String,
     signature: String,
-    ret_oid: pg_sys::Oid,
+    /// What the function returns: type and whether it is a set.
+    returns: (pg_sys::Oid, bool),
     ddl: String,
     comment: String,
 }
@@ -59,9 +60,10 @@ fn plan_functions(
             export: export.name.clone(),
             identity: format!("{qualified}({})", arg_types.join(", ")),
             signature: format!("{schema}.{}{}", export.sql_name, sql.sql_text()),
-            ret_oid: match &sql.ret {
-                SqlReturn::Void => pg_sys::VOIDOID,
-                SqlReturn::Value(m) | SqlReturn::Set(m) => m.oid(),
+            returns: match &sql.ret {
+                SqlReturn::Void => (pg_sys::VOIDOID, false),
+                SqlReturn::Value(m) => (m.oid(), false),
+                SqlReturn::Set(m) => (m.oid(), true),
             },
             ddl: format!(
                 "CREATE OR REPLACE FUNCTION {qualified}{} LANGUAGE wasm {volatility}{strict} AS {}",
@@ -113,17 +115,23 @@ fn generated_functions(plugin: &str, schema: &str) -> PluginResult<Vec<(String, 
     .map_err(spi_err)
 }
 
-fn regprocedure_text(identity: &str) -> PluginResult<Option<(String, pg_sys::Oid)>> {
+/// The function with this identity, if it exists: its regprocedure text, and what it returns
+/// (type and whether it returns a set).
+fn regprocedure_text(identity: &str) -> PluginResult<Option<(String, (pg_sys::Oid, bool))>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.prorettype FROM pg_catalog.pg_proc p \
+            "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.prorettype, p.proretset \
+             FROM pg_catalog.pg_proc p \
              WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)",
             None,
             &[identity.into()],
         )?;
         let mut out = None;
         for row in rows {
-            out = Some((row.get::<String>(1)?.unwrap_or_default(), row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::Oid::INVALID)));
+            let ident = row.get::<String>(1)?.unwrap_or_default();
+            let ret = row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::Oid::INVALID);
+            let set = row.get::<bool>(3)?.unwrap_or(false);
+            out = Some((ident, (ret, set)));
         }
         Ok(out)
     })
@@ -234,7 +242,7 @@ fn install_plugin(
         let mut keep = Vec::new();
         for g in &planned {
             if let Some((ident, ret)) = regprocedure_text(&g.identity)?
-                && ret == g.ret_oid
+                && ret == g.returns
             {
                 keep.push(ident);
             }
