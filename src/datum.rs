@@ -129,7 +129,7 @@ pub unsafe fn datum_to_val(
 ///
 /// # Safety
 /// `datum` must be a non-null array datum.
-unsafe fn array_elements(
+pub(crate) unsafe fn array_elements(
     datum: pg_sys::Datum,
     what: &dyn Display,
 ) -> PluginResult<Vec<(pg_sys::Datum, bool)>> {

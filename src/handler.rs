@@ -307,19 +307,31 @@ impl std::fmt::Display for ValueLabel<'_> {
     }
 }
 
-/// Typed call of a fast-path signature; `None` when the arguments need the dynamic path
-/// (a NULL passed to a non-STRICT function).
+/// What a fast-path call produced.
+enum Fast {
+    /// The signature or the arguments need the dynamic path.
+    Dynamic,
+    /// A single, non-null value.
+    Value(pg_sys::Datum),
+    /// The rows of a set, already handed to the executor.
+    Set,
+}
+
+/// Typed call of a fast-path signature; `Fast::Dynamic` when the arguments need the dynamic
+/// path (a NULL passed to a non-STRICT function, a NULL array element).
 ///
 /// # Safety
-/// `args` must be of the SQL types the export's signature maps to, as the binding checked.
+/// `fcinfo` must be the valid call info; `args` must be of the SQL types the export's
+/// signature maps to, as the binding checked.
 unsafe fn call_fast(
+    fcinfo: pg_sys::FunctionCallInfo,
     bound: &BoundFunction,
     args: &[pg_sys::NullableDatum],
     label: &ExportLabel<'_>,
-) -> PluginResult<Option<pg_sys::Datum>> {
+) -> PluginResult<Fast> {
     use crate::runtime::call::call_typed;
     if args.iter().any(|a| a.isnull) {
-        return Ok(None);
+        return Ok(Fast::Dynamic);
     }
     let plugin = &bound.plugin;
     let (name, compiled, export) = (plugin.name.as_str(), &plugin.compiled, bound.export);
@@ -327,11 +339,46 @@ unsafe fn call_fast(
         param: None,
         export: label,
     };
+    let first_arg = ValueLabel {
+        param: compiled.exports[export]
+            .sig
+            .params
+            .first()
+            .map(|(n, _)| n.as_str()),
+        export: label,
+    };
     // SAFETY: the binding checked the argument types against the export's signature.
     let datum = unsafe {
         let arg = |i: usize| args[i].value;
         match compiled.exports[export].fast {
-            FastPath::Dynamic => return Ok(None),
+            FastPath::Dynamic => return Ok(Fast::Dynamic),
+            FastPath::StrListToStrSet => {
+                let elems = crate::datum::array_elements(arg(0), &first_arg)?;
+                if elems.iter().any(|(_, null)| *null) {
+                    return Ok(Fast::Dynamic);
+                }
+                let strs: Vec<&str> = elems
+                    .iter()
+                    .map(|(d, _)| <&str>::from_datum(*d, false).unwrap_or_default())
+                    .collect();
+                let (rows,): (Vec<String>,) = call_typed(name, compiled, export, (strs,))?;
+                let rows = rows
+                    .into_iter()
+                    .map(|s| string_to_datum(s, &result).map(Some));
+                return_rows(fcinfo, pg_sys::TEXTOID, rows, &result)?;
+                return Ok(Fast::Set);
+            }
+            FastPath::S64ListToS64Set => {
+                let elems = crate::datum::array_elements(arg(0), &first_arg)?;
+                if elems.iter().any(|(_, null)| *null) {
+                    return Ok(Fast::Dynamic);
+                }
+                let values: Vec<i64> = elems.iter().map(|(d, _)| d.value() as i64).collect();
+                let (rows,): (Vec<i64>,) = call_typed(name, compiled, export, (values,))?;
+                let rows = rows.into_iter().map(|v| Ok(Some(pg_sys::Datum::from(v))));
+                return_rows(fcinfo, pg_sys::INT8OID, rows, &result)?;
+                return Ok(Fast::Set);
+            }
             FastPath::S64ToS64 => {
                 let (r,): (i64,) = call_typed(name, compiled, export, (arg(0).value() as i64,))?;
                 pg_sys::Datum::from(r)
@@ -370,25 +417,20 @@ unsafe fn call_fast(
             }
         }
     };
-    Ok(Some(datum))
+    Ok(Fast::Value(datum))
 }
 
-/// Hand `items` to the executor as the rows of a set-returning call (materialize mode).
+/// Hand rows to the executor as the result of a set-returning call (materialize mode).
 ///
 /// # Safety
-/// `fcinfo` must be the valid call info of the call in progress.
-unsafe fn return_set(
+/// `fcinfo` must be the valid call info of the call in progress; `rows` must yield datums of
+/// `elem_oid`.
+unsafe fn return_rows(
     fcinfo: pg_sys::FunctionCallInfo,
-    items: &[Val],
-    elem: &WitType,
+    elem_oid: pg_sys::Oid,
+    rows: impl IntoIterator<Item = PluginResult<Option<pg_sys::Datum>>>,
     what: &ValueLabel<'_>,
 ) -> PluginResult<()> {
-    let elem_oid = crate::types::sql_type_of(elem)
-        .map_err(|t| {
-            PluginError::UnsupportedType(format!("{what}: WIT type {t} has no SQL mapping yet"))
-        })?
-        .sql
-        .oid();
     // SAFETY: resultinfo is checked to be a ReturnSetInfo that accepts materialize mode before
     // use; the tuple store and descriptor live in the per-query context, as the executor needs.
     unsafe {
@@ -408,8 +450,8 @@ unsafe fn return_set(
         pg_sys::TupleDescInitEntry(desc, 1, c"value".as_ptr(), elem_oid, -1, 0);
         let store = pg_sys::tuplestore_begin_heap(true, false, pg_sys::work_mem);
         pg_sys::MemoryContextSwitchTo(old);
-        for item in items {
-            let datum = val_to_datum(item.clone(), elem, what)?;
+        for datum in rows {
+            let datum = datum?;
             let mut values = [datum.unwrap_or(pg_sys::Datum::from(0))];
             let mut nulls = [datum.is_none()];
             pg_sys::tuplestore_putvalues(store, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
@@ -420,6 +462,29 @@ unsafe fn return_set(
         (*fcinfo).isnull = true;
     }
     Ok(())
+}
+
+/// Hand a list result's items to the executor as rows.
+///
+/// # Safety
+/// As for [`return_rows`].
+unsafe fn return_set(
+    fcinfo: pg_sys::FunctionCallInfo,
+    items: &[Val],
+    elem: &WitType,
+    what: &ValueLabel<'_>,
+) -> PluginResult<()> {
+    let elem_oid = crate::types::sql_type_of(elem)
+        .map_err(|t| {
+            PluginError::UnsupportedType(format!("{what}: WIT type {t} has no SQL mapping yet"))
+        })?
+        .sql
+        .oid();
+    let rows = items
+        .iter()
+        .map(|item| val_to_datum(item.clone(), elem, what));
+    // SAFETY: the caller's contract; val_to_datum makes datums of elem_oid.
+    unsafe { return_rows(fcinfo, elem_oid, rows, what) }
 }
 
 /// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.
@@ -436,10 +501,14 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
     // SAFETY: args has nargs entries (a flexible array member sized by the caller).
     let raw_args = unsafe { (*fcinfo).args.as_slice(nargs) };
     // SAFETY: the binding checked the argument types.
-    if let Some(datum) = unsafe { call_fast(&bound, raw_args, &label) }? {
-        // SAFETY: fcinfo is valid for the duration of the call.
-        unsafe { (*fcinfo).isnull = false };
-        return Ok(datum);
+    match unsafe { call_fast(fcinfo, &bound, raw_args, &label) }? {
+        Fast::Value(datum) => {
+            // SAFETY: fcinfo is valid for the duration of the call.
+            unsafe { (*fcinfo).isnull = false };
+            return Ok(datum);
+        }
+        Fast::Set => return Ok(pg_sys::Datum::from(0)),
+        Fast::Dynamic => {}
     }
     let mut args = Vec::with_capacity(nargs);
     for (arg, (pname, pty)) in raw_args.iter().zip(&export.sig.params) {

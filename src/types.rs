@@ -451,6 +451,10 @@ pub enum FastPath {
     StrToBool,
     /// `func(string) -> s64`
     StrToS64,
+    /// `func(list<string>) -> list<string>`: a batch, `text[]` in, `SETOF text` out.
+    StrListToStrSet,
+    /// `func(list<s64>) -> list<s64>`: a batch, `bigint[]` in, `SETOF bigint` out.
+    S64ListToS64Set,
 }
 
 impl FastPath {
@@ -466,6 +470,12 @@ impl FastPath {
             ([W::String], Some(W::String)) => FastPath::StrToStr,
             ([W::String], Some(W::Bool)) => FastPath::StrToBool,
             ([W::String], Some(W::S64)) => FastPath::StrToS64,
+            ([W::List(a)], Some(W::List(b))) if **a == W::String && **b == W::String => {
+                FastPath::StrListToStrSet
+            }
+            ([W::List(a)], Some(W::List(b))) if **a == W::S64 && **b == W::S64 => {
+                FastPath::S64ListToS64Set
+            }
             _ => FastPath::Dynamic,
         }
     }
@@ -636,6 +646,16 @@ mod tests {
         assert_eq!(
             FastPath::of(&sig(vec![WitType::F64, WitType::F64], Some(WitType::F64))),
             FastPath::F64F64ToF64
+        );
+        let strs = WitType::List(Box::new(WitType::String));
+        assert_eq!(
+            FastPath::of(&sig(vec![strs.clone()], Some(strs))),
+            FastPath::StrListToStrSet
+        );
+        let opt_strs = WitType::List(Box::new(WitType::Option(Box::new(WitType::String))));
+        assert_eq!(
+            FastPath::of(&sig(vec![opt_strs.clone()], Some(opt_strs))),
+            FastPath::Dynamic
         );
         assert_eq!(
             FastPath::of(&sig(vec![WitType::U64], Some(WitType::U64))),

@@ -2,7 +2,7 @@
 \set scalars `base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm"`
 SELECT count(*) FROM wasm.install('scalars', decode(:'scalars', 'base64'));
 SELECT function FROM wasm.install('scalars', decode(:'scalars', 'base64'), replace => true)
-WHERE function ~ '(split_words|sum_all|join_opt|numbers|evens)' ORDER BY 1;
+WHERE function ~ '(split_words|sum_all|join_opt|numbers|evens|_all)' ORDER BY 1;
 
 -- list<T> parameters take T[]; list<option<T>> elements may be NULL.
 SELECT scalars.sum_all(ARRAY[1, 2, 3, 40]::int8[]), scalars.sum_all('{}');
@@ -18,6 +18,13 @@ SELECT scalars.numbers(3);
 SELECT count(*), sum(n) FROM scalars.numbers(1000) n;
 SELECT * FROM scalars.numbers(2000);
 SELECT * FROM scalars.split_words('');
+
+-- Batches: many rows in one call (typed fast path), the same errors as the dynamic path.
+SELECT * FROM scalars.shout_all(ARRAY['a', 'bé', '']) AS s;
+SELECT sum(v) FROM scalars.inc_all((SELECT array_agg(i) FROM generate_series(1, 10000) i)) v;
+SELECT * FROM scalars.inc_all('{}');
+SELECT outcome($$SELECT * FROM scalars.shout_all(ARRAY['a', NULL])$$);
+SELECT outcome($$SELECT * FROM scalars.inc_all('{{1},{2}}')$$);
 
 -- option<list<T>> is a nullable array, not a set.
 SELECT scalars.evens(ARRAY[1, 2, 3, 4]::int8[]), scalars.evens(ARRAY[1, 3]::int8[]) IS NULL AS none;
