@@ -66,6 +66,18 @@ stop_spin pg_terminate_backend
 grep -q "terminating connection due to administrator command" "$dir/spin.out"; check "terminate ends the spinning backend" $?
 [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = $spin_pid")" = "0" ]; check "the terminated backend is gone" $?
 
+# pg_dump carries the plugin catalog (a config table) and the generated functions; a restore
+# into a new database calls them without reinstalling anything.
+q "CREATE TABLE posts AS SELECT 'Dump and Restore' AS title" >/dev/null
+"$PGBIN/pg_dump" -h /tmp -p "$port" -U postgres sessions > "$dir/dump.sql"
+cluster_psql "$port" postgres -q -c "DROP DATABASE IF EXISTS restored" -c "CREATE DATABASE restored"
+cluster_psql "$port" restored -q -f "$dir/dump.sql" >/dev/null 2>"$dir/restore.err"
+[ ! -s "$dir/restore.err" ]; check "the dump restores without errors" $?
+[ "$(cluster_psql "$port" restored -At -c "SELECT scalars.shout(title) FROM posts")" = "DUMP AND RESTORE" ]
+check "restored plugin functions work" $?
+[ "$(cluster_psql "$port" restored -At -c "SELECT count(*) FROM wasm.plugins WHERE name = 'scalars'")" = "1" ]
+check "the plugin catalog was restored" $?
+
 [ "$(q "SELECT pg_postmaster_start_time()")" = "$started" ]; check "the postmaster did not restart" $?
 ! tail -n +"$log_lines_before" "$dir/server.log" | grep -q "terminated by signal"; check "no backend was killed by a signal" $?
 [ "$(q "SELECT scalars.shout('alive')")" = "ALIVE" ]; check "a new session calls plugins" $?
