@@ -32,6 +32,10 @@ fi
 if stale "$PG_COMPONENT_WASM_DIR/slugify-js.wasm" "$js" "$wit"; then
     bash "$js/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
 fi
+c="$root/guests/polyglot/c"
+if stale "$PG_COMPONENT_WASM_DIR/slugify-c.wasm" "$c" "$wit"; then
+    bash "$c/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
+fi
 
 # A core module (not a component): the 8-byte preamble alone is a valid empty module.
 printf '\0asm\1\0\0\0' > "$PG_COMPONENT_WASM_DIR/core-module.wasm"

@@ -4,6 +4,7 @@
 \set python `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-py.wasm"`
 \set js `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-js.wasm"`
 \set js_default `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-js-default.wasm"`
+\set c `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-c.wasm"`
 SELECT export FROM wasm.install('slug_rs', decode(:'rust', 'base64')) ORDER BY 1;
 SELECT export FROM wasm.install('slug_py', decode(:'python', 'base64')) ORDER BY 1;
 SELECT export FROM wasm.install('slug_js', decode(:'js', 'base64')) ORDER BY 1;
@@ -21,6 +22,15 @@ SELECT id, n, slug_rs.slugify_max(title, n) AS rust,
        slug_js.slugify_max(title, n) = slug_rs.slugify_max(title, n) AS js_same
 FROM titles, (VALUES (5), (9)) AS m(n) ORDER BY id, n;
 SELECT wasm_transform('slug_py', 'slugify', '["From JSON"]'), wasm_transform('slug_js', 'slugify', '["From JSON"]');
+
+-- C (clang + wasi-libc + wit-bindgen c): a component with no imports at all. It classifies
+-- only ASCII (documented in slug.c), so it matches the others on ASCII titles.
+SELECT export FROM wasm.install('slug_c', decode(:'c', 'base64'), deterministic => true) ORDER BY 1;
+SELECT id, slug_c.slugify(title) = slug_rs.slugify(title) AS c_same,
+       slug_c.slugify_max(title, 9) = slug_rs.slugify_max(title, 9) AS c_max_same
+FROM titles WHERE title ~ '^[\x01-\x7f]*$' ORDER BY id;
+SELECT slug_c.slugify('Grüße, Welt!') AS c_keeps_non_ascii;
+SELECT wasm.uninstall('slug_c');
 
 -- componentize-js' default build imports wasi:http: refused, naming the build flag.
 \set VERBOSITY terse
