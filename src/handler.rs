@@ -250,7 +250,7 @@ pub fn find_export(plugin: &ResolvedPlugin, name: &str) -> PluginResult<usize> {
 pub fn unwrap_result(
     value: Option<Val>,
     ty: Option<&WitType>,
-    what: &str,
+    what: &dyn std::fmt::Display,
 ) -> PluginResult<(Option<Val>, Option<WitType>)> {
     match (ty, value) {
         (Some(WitType::Result { ok, err }), Some(Val::Result(r))) => match r {
@@ -525,7 +525,7 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
         bound.export,
         &args,
     )?;
-    let (value, ty) = unwrap_result(result, export.sig.result.as_ref(), &label.to_string())?;
+    let (value, ty) = unwrap_result(result, export.sig.result.as_ref(), &label)?;
     // A list result is a set of rows (RETURNS SETOF), as the mapping decided.
     if let (Some(Val::List(items)), Some(WitType::List(elem))) = (&value, &ty)
         && **elem != WitType::U8

@@ -55,6 +55,15 @@ mod tests {
         );
     }
 
+    /// Keep component bytes in the setting `pgc.bytes` for SQL run through `outcome`.
+    fn stash_bytes(bytes: Vec<u8>) {
+        Spi::run_with_args(
+            "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
+            &[bytes.into()],
+        )
+        .unwrap();
+    }
+
     fn plugin_count() -> i64 {
         one::<i64>("SELECT count(*) FROM wasm.plugins").unwrap()
     }
@@ -332,11 +341,7 @@ mod tests {
                 "export \"norm\" of plugin \"bad\" uses WIT type record { x: s32, y: s32 }",
             ),
         ] {
-            Spi::run_with_args(
-                "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
-                &[bytes.into()],
-            )
-            .unwrap();
+            stash_bytes(bytes);
             assert_error(
                 "SELECT * FROM wasm.install('bad', decode(current_setting('pgc.bytes'), 'base64'))",
                 state,
@@ -358,11 +363,7 @@ mod tests {
     #[pg_test]
     fn a_taken_name_needs_replace_and_replace_upgrades() {
         install("p", "slugify");
-        Spi::run_with_args(
-            "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
-            &[fixture("scalars").into()],
-        )
-        .unwrap();
+        stash_bytes(fixture("scalars"));
         assert_error(
             "SELECT * FROM wasm.install('p', decode(current_setting('pgc.bytes'), 'base64'))",
             "42710",
@@ -746,11 +747,7 @@ mod tests {
 
     #[pg_test]
     fn deterministic_plugins_refuse_clocks_and_may_be_immutable() {
-        Spi::run_with_args(
-            "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
-            &[fixture("hostile").into()],
-        )
-        .unwrap();
+        stash_bytes(fixture("hostile"));
         assert_error(
             "SELECT * FROM wasm.install('h', decode(current_setting('pgc.bytes'), 'base64'), deterministic => true)",
             "0A000",
@@ -798,11 +795,7 @@ mod tests {
             &[bytes.clone().into(), good.as_str().into()],
         )
         .unwrap();
-        Spi::run_with_args(
-            "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
-            &[bytes.into()],
-        )
-        .unwrap();
+        stash_bytes(bytes);
         assert_error(
             &format!(
                 "SELECT * FROM wasm.install('b', decode(current_setting('pgc.bytes'), 'base64'), sha256 => '{}')",
@@ -1038,11 +1031,7 @@ mod tests {
                  (func (export "f") (result u32) (canon lift (core func $i "f"))))"#
         );
         let bytes = wat::parse_str(&text).unwrap();
-        Spi::run_with_args(
-            "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
-            &[bytes.into()],
-        )
-        .unwrap();
+        stash_bytes(bytes);
         let start = std::time::Instant::now();
         assert_error(
             "SELECT * FROM wasm.install('bomb', decode(current_setting('pgc.bytes'), 'base64'))",
@@ -1064,11 +1053,7 @@ mod tests {
         );
         // (If the text parser refuses it already, there is nothing to install.)
         if let Ok(bytes) = wat::parse_str(&text) {
-            Spi::run_with_args(
-                "SELECT set_config('pgc.bytes', encode($1, 'base64'), true)",
-                &[bytes.into()],
-            )
-            .unwrap();
+            stash_bytes(bytes);
             let got = outcome(
                 "SELECT * FROM wasm.install('bomb', decode(current_setting('pgc.bytes'), 'base64'))",
             );
