@@ -12,8 +12,8 @@ use crate::guc;
 use crate::handler::{find_export, unwrap_result};
 use crate::json::{json_to_val, val_to_json};
 use crate::runtime::call::{call_export, discard_instances};
-use crate::runtime::plugin::{CompiledPlugin, load_component, sha256_hex, world_wit_text};
-use crate::types::{SqlReturn, SqlSignature, quote_ident, quote_literal, sql_ident};
+use crate::runtime::plugin::{CompiledPlugin, decode_wit, load_component, sha256_hex};
+use crate::types::{SqlReturn, TypePlan, WitType, quote_ident, quote_literal, sql_ident};
 
 /// Whether `name` is a plugin or schema name we accept: a lower-case SQL identifier.
 pub fn valid_name(name: &str) -> bool {
@@ -28,23 +28,33 @@ struct Generated {
     export: String,
     identity: String,
     signature: String,
-    /// What the function returns: type and whether it is a set.
-    returns: (pg_sys::Oid, bool),
+    /// What the function returns: SQL type text and whether it is a set.
+    returns: (String, bool),
     ddl: String,
     comment: String,
 }
 
+/// A generated type: its qualified name and `CREATE TYPE` text.
+#[derive(Debug, Clone, PartialEq)]
+struct GeneratedType {
+    name: String,
+    ddl: String,
+}
+
+/// The functions and types a plugin's exports need, types in creation order.
 fn plan_functions(
     plugin: &str,
     schema: &str,
     compiled: &CompiledPlugin,
     deterministic: bool,
-) -> PluginResult<Vec<Generated>> {
+    names: &std::collections::HashMap<WitType, String>,
+) -> PluginResult<(Vec<Generated>, Vec<GeneratedType>)> {
     let mut out = Vec::new();
+    let mut types = TypePlan::new(Some(schema), names);
     for export in &compiled.exports {
-        let sql = SqlSignature::of(&export.sig).map_err(|ty| {
+        let sql = types.signature(&export.sql_name, &export.sig).map_err(|ty| {
             PluginError::UnsupportedType(format!(
-                "export \"{}\" of plugin \"{plugin}\" uses WIT type {ty}, which has no SQL mapping yet",
+                "export \"{}\" of plugin \"{plugin}\" uses WIT type {ty}, which has no SQL mapping",
                 export.name
             ))
         })?;
@@ -61,9 +71,9 @@ fn plan_functions(
             identity: format!("{qualified}({})", arg_types.join(", ")),
             signature: format!("{schema}.{}{}", export.sql_name, sql.sql_text()),
             returns: match &sql.ret {
-                SqlReturn::Void => (pg_sys::VOIDOID, false),
-                SqlReturn::Value(m) => (m.oid(), false),
-                SqlReturn::Set(m) => (m.oid(), true),
+                SqlReturn::Void => ("void".into(), false),
+                SqlReturn::Value(m) => (m.sql_name(), false),
+                SqlReturn::Set(m) => (m.sql_name(), true),
             },
             ddl: format!(
                 "CREATE OR REPLACE FUNCTION {qualified}{} LANGUAGE wasm {volatility}{strict} AS {}",
@@ -81,7 +91,15 @@ fn plan_functions(
             ),
         });
     }
-    Ok(out)
+    let generated = types
+        .defs
+        .iter()
+        .map(|d| GeneratedType {
+            name: format!("{}.{}", quote_ident(schema), quote_ident(&d.name)),
+            ddl: d.ddl(schema),
+        })
+        .collect();
+    Ok((out, generated))
 }
 
 fn spi_err(e: pgrx::spi::Error) -> PluginError {
@@ -115,27 +133,91 @@ fn generated_functions(plugin: &str, schema: &str) -> PluginResult<Vec<(String, 
     .map_err(spi_err)
 }
 
-/// The function with this identity, if it exists: its regprocedure text, and what it returns
-/// (type and whether it returns a set).
-fn regprocedure_text(identity: &str) -> PluginResult<Option<(String, (pg_sys::Oid, bool))>> {
+/// The function with this identity, if it exists: its regprocedure text, and whether it
+/// returns `returns` (type text, set). `types` are the generated types the identity may
+/// mention: while one does not exist, neither does the function.
+fn regprocedure_text(
+    identity: &str,
+    returns: &(String, bool),
+    types: &[GeneratedType],
+) -> PluginResult<Option<(String, bool)>> {
+    for t in types.iter().filter(|t| identity.contains(&t.name)) {
+        if !type_exists(&t.name)? {
+            return Ok(None);
+        }
+    }
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.prorettype, p.proretset \
+            "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, \
+                    p.prorettype IS NOT DISTINCT FROM pg_catalog.to_regtype($2) \
+                    AND p.proretset OPERATOR(pg_catalog.=) $3 \
              FROM pg_catalog.pg_proc p \
              WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)",
             None,
-            &[identity.into()],
+            &[
+                identity.into(),
+                returns.0.as_str().into(),
+                returns.1.into(),
+            ],
         )?;
         let mut out = None;
         for row in rows {
             let ident = row.get::<String>(1)?.unwrap_or_default();
-            let ret = row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::Oid::INVALID);
-            let set = row.get::<bool>(3)?.unwrap_or(false);
-            out = Some((ident, (ret, set)));
+            let same = row.get::<bool>(2)?.unwrap_or(false);
+            out = Some((ident, same));
         }
         Ok(out)
     })
     .map_err(spi_err)
+}
+
+/// Refuse to drop `types` (qualified names) and `functions` (regprocedure texts) when objects
+/// that are not among them depend on them: a view, a column, a user's function.
+fn refuse_dependents(
+    plugin: &str,
+    action: &str,
+    types: &[String],
+    functions: &[String],
+) -> PluginResult<()> {
+    if types.is_empty() && functions.is_empty() {
+        return Ok(());
+    }
+    let dependents: Vec<String> = Spi::connect(|client| {
+        let rows = client.select(
+            "WITH ty AS (SELECT t.oid, t.typarray, t.typrelid FROM pg_catalog.pg_type t \
+                         WHERE t.oid OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.to_regtype(n) FROM pg_catalog.unnest($1::pg_catalog.text[]) n)), \
+                  fn AS (SELECT pg_catalog.to_regprocedure(n)::pg_catalog.oid AS oid FROM pg_catalog.unnest($2::pg_catalog.text[]) n) \
+             SELECT DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, 0) \
+                    OPERATOR(pg_catalog.||) ' depends on ' OPERATOR(pg_catalog.||) \
+                    pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0) \
+             FROM pg_catalog.pg_depend d \
+             WHERE d.deptype OPERATOR(pg_catalog.=) 'n' \
+               AND ((d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass \
+                     AND (d.refobjid IN (SELECT oid FROM ty) OR d.refobjid IN (SELECT typarray FROM ty))) \
+                 OR (d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass \
+                     AND d.refobjid IN (SELECT oid FROM fn))) \
+               AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid IN (SELECT oid FROM fn)) \
+               AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid IN (SELECT typrelid FROM ty)) \
+               AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass \
+                        AND (d.objid IN (SELECT oid FROM ty) OR d.objid IN (SELECT typarray FROM ty))) \
+             ORDER BY 1",
+            None,
+            &[types.to_vec().into(), functions.to_vec().into()],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.get::<String>(1)?.unwrap_or_default());
+        }
+        Ok(out)
+    })
+    .map_err(spi_err)?;
+    if dependents.is_empty() {
+        return Ok(());
+    }
+    Err(PluginError::Dependents(
+        format!("cannot {action} plugin \"{plugin}\": other objects depend on types or functions it would drop"),
+        dependents.join("\n"),
+    ))
 }
 
 fn run(sql: &str) -> PluginResult<()> {
@@ -151,22 +233,58 @@ fn schema_exists(schema: &str) -> PluginResult<bool> {
     .map_err(spi_err)
 }
 
-/// The existing row of a plugin, locked: (schema, created_schema).
-fn lock_plugin(name: &str) -> PluginResult<Option<(String, bool)>> {
+/// An installed plugin's row, as install and uninstall need it.
+struct Existing {
+    schema: String,
+    /// Whether install created the schema.
+    created_schema: bool,
+    /// Types it generated, in creation order.
+    types: Vec<GeneratedType>,
+}
+
+/// The existing row of a plugin, locked.
+fn lock_plugin(name: &str) -> PluginResult<Option<Existing>> {
     Spi::connect_mut(|client| {
         let rows = client.update(
             "SELECT schema_name::pg_catalog.text, \
-                    COALESCE((options OPERATOR(pg_catalog.->>) 'created_schema')::pg_catalog.bool, false) \
+                    COALESCE((options OPERATOR(pg_catalog.->>) 'created_schema')::pg_catalog.bool, false), \
+                    options OPERATOR(pg_catalog.->) 'types' \
              FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
             None,
             &[name.into()],
         )?;
         let mut out = None;
         for row in rows {
-            out = Some((row.get::<String>(1)?.unwrap_or_default(), row.get::<bool>(2)?.unwrap_or(false)));
+            let types = match row.get::<JsonB>(3)? {
+                Some(JsonB(Json::Array(items))) => items
+                    .iter()
+                    .filter_map(|t| {
+                        Some(GeneratedType {
+                            name: t.get("name")?.as_str()?.to_string(),
+                            ddl: t.get("ddl")?.as_str()?.to_string(),
+                        })
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out = Some(Existing {
+                schema: row.get::<String>(1)?.unwrap_or_default(),
+                created_schema: row.get::<bool>(2)?.unwrap_or(false),
+                types,
+            });
         }
         Ok(out)
     })
+    .map_err(spi_err)
+}
+
+/// Whether a type with this (qualified) name exists.
+fn type_exists(name: &str) -> PluginResult<bool> {
+    Spi::get_one_with_args::<bool>(
+        "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
+        &[name.into()],
+    )
+    .map(|b| b.unwrap_or(false))
     .map_err(spi_err)
 }
 
@@ -227,7 +345,9 @@ fn install_plugin(
             ));
         }
     }
-    let planned = plan_functions(name, schema, &compiled, opts.deterministic)?;
+    let wit = decode_wit(bytes);
+    let (planned, planned_types) =
+        plan_functions(name, schema, &compiled, opts.deterministic, &wit.names)?;
 
     let existing = lock_plugin(name)?;
     if existing.is_some() && !replace {
@@ -235,22 +355,55 @@ fn install_plugin(
             "plugin \"{name}\" is already installed"
         )));
     }
-    let mut created_schema = existing.as_ref().is_some_and(|(s, c)| s == schema && *c);
-    if let Some((old_schema, _)) = &existing {
+    let mut created_schema = existing
+        .as_ref()
+        .is_some_and(|e| e.schema == schema && e.created_schema);
+    // Generated types whose definition stays are kept; the others are dropped, and with them
+    // every kept type and function that mentions one.
+    let old_types = existing.as_ref().map(|e| e.types.clone()).unwrap_or_default();
+    let mut drop_types: Vec<GeneratedType> = old_types
+        .iter()
+        .filter(|t| !planned_types.contains(t))
+        .cloned()
+        .collect();
+    loop {
+        let more: Vec<GeneratedType> = old_types
+            .iter()
+            .filter(|t| !drop_types.contains(t))
+            .filter(|t| drop_types.iter().any(|d| t.ddl.contains(&d.name)))
+            .cloned()
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        drop_types.extend(more);
+    }
+    let mentions_dropped = |text: &str| drop_types.iter().any(|d| text.contains(&d.name));
+    // Functions can only exist in a schema that exists (and their lookup needs it to).
+    let schema_present = schema_exists(schema)?;
+    if let Some(old) = &existing {
         // Keep the functions whose identity and return type stay (grants and dependent views
         // survive); drop the others.
         let mut keep = Vec::new();
-        for g in &planned {
-            if let Some((ident, ret)) = regprocedure_text(&g.identity)?
-                && ret == g.returns
+        for g in planned.iter().filter(|_| schema_present) {
+            if let Some((ident, true)) = regprocedure_text(&g.identity, &g.returns, &planned_types)?
+                && !mentions_dropped(&g.ddl)
             {
                 keep.push(ident);
             }
         }
-        for (ident, _) in generated_functions(name, old_schema)? {
-            if !keep.contains(&ident) {
-                run(&format!("DROP FUNCTION {ident}"))?;
-            }
+        let dropped: Vec<String> = generated_functions(name, &old.schema)?
+            .into_iter()
+            .map(|(i, _)| i)
+            .filter(|i| !keep.contains(i))
+            .collect();
+        let type_names: Vec<String> = drop_types.iter().map(|t| t.name.clone()).collect();
+        refuse_dependents(name, "replace", &type_names, &dropped)?;
+        for ident in &dropped {
+            run(&format!("DROP FUNCTION {ident}"))?;
+        }
+        for t in old_types.iter().rev().filter(|t| drop_types.contains(t)) {
+            run(&format!("DROP TYPE {}", t.name))?;
         }
     }
     // Never take over a function that is not this plugin's: another plugin's export or a
@@ -259,8 +412,8 @@ fn install_plugin(
         .into_iter()
         .map(|(i, _)| i)
         .collect();
-    for g in &planned {
-        if let Some((ident, _)) = regprocedure_text(&g.identity)?
+    for g in planned.iter().filter(|_| schema_present) {
+        if let Some((ident, _)) = regprocedure_text(&g.identity, &g.returns, &planned_types)?
             && !ours.contains(&ident)
         {
             return Err(PluginError::bad_value(
@@ -271,17 +424,48 @@ fn install_plugin(
             ));
         }
     }
-    if !schema_exists(schema)? {
+    if !schema_present {
         run(&format!("CREATE SCHEMA {}", quote_ident(schema)))?;
         created_schema = true;
     }
-    let wit = world_wit_text(bytes);
+    let kept_types: Vec<&GeneratedType> = old_types
+        .iter()
+        .filter(|t| !drop_types.contains(t))
+        .collect();
+    for t in &planned_types {
+        if !kept_types.contains(&t) && type_exists(&t.name)? {
+            return Err(PluginError::bad_value(
+                PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+                format!(
+                    "type {} already exists and does not belong to plugin \"{name}\"; install it into another schema with schema => …",
+                    t.name
+                ),
+            ));
+        }
+    }
+    for t in &planned_types {
+        if !kept_types.contains(&t) {
+            run(&t.ddl)?;
+            run(&format!(
+                "COMMENT ON TYPE {} IS {}",
+                t.name,
+                quote_literal(&format!("generated by wasm plugin {name}"))
+            ))?;
+        }
+    }
     let exports_json: Vec<Json> = planned
         .iter()
         .map(|g| serde_json::json!({"export": g.export, "function": g.signature}))
         .collect();
-    let options =
-        serde_json::json!({"created_schema": created_schema, "deterministic": opts.deterministic});
+    let types_json: Vec<Json> = planned_types
+        .iter()
+        .map(|t| serde_json::json!({"name": t.name, "ddl": t.ddl}))
+        .collect();
+    let options = serde_json::json!({
+        "created_schema": created_schema,
+        "deterministic": opts.deterministic,
+        "types": types_json,
+    });
     let upsert = if existing.is_some() {
         "UPDATE wasm.plugins SET version = version OPERATOR(pg_catalog.+) 1, schema_name = $2, bytes = $3, \
          sha256 = $4, wit = $5, exports = $6, options = $7, owner = CURRENT_USER, installed_at = pg_catalog.now() \
@@ -297,7 +481,7 @@ fn install_plugin(
             schema.into(),
             bytes.into(),
             sha256.as_str().into(),
-            wit.as_str().into(),
+            wit.text.as_str().into(),
             JsonB(Json::Array(exports_json)).into(),
             JsonB(options).into(),
         ],
@@ -345,14 +529,30 @@ fn install(
 
 fn uninstall_plugin(name: &str) -> PluginResult<()> {
     require_admin("uninstall plugins")?;
-    let Some((schema, created_schema)) = lock_plugin(name)? else {
+    let Some(Existing {
+        schema,
+        created_schema,
+        types,
+    }) = lock_plugin(name)?
+    else {
         return Err(PluginError::UndefinedPlugin(
             format!("plugin \"{name}\" is not installed"),
             None,
         ));
     };
-    for (ident, _) in generated_functions(name, &schema)? {
+    let functions: Vec<String> = generated_functions(name, &schema)?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    let type_names: Vec<String> = types.iter().map(|t| t.name.clone()).collect();
+    refuse_dependents(name, "uninstall", &type_names, &functions)?;
+    for ident in &functions {
         run(&format!("DROP FUNCTION {ident}"))?;
+    }
+    for t in types.iter().rev() {
+        if type_exists(&t.name)? {
+            run(&format!("DROP TYPE {}", t.name))?;
+        }
     }
     Spi::run_with_args(
         "DELETE FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",

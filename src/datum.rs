@@ -1,5 +1,6 @@
-//! SQL datums ↔ component values for typed plugin functions, following the mapping of
-//! [`crate::types::sql_type_of`]. Range checks raise 22003, never wrap or truncate.
+//! SQL datums ↔ component values for typed plugin functions, following the plan
+//! [`crate::conv::bind`] made from the function's SQL types. Range checks raise 22003, never
+//! wrap or truncate.
 
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgSqlErrorCode, pg_sys};
@@ -7,8 +8,34 @@ use std::fmt::Display;
 
 use wasmtime::component::Val;
 
+use crate::conv::{Conv, FieldConv};
 use crate::error::{PluginError, PluginResult};
+use crate::json::{json_to_val, val_to_json};
 use crate::types::WitType;
+
+/// "<parent>, element <n>" (1-based, as SQL arrays count), formatted only when needed.
+struct ElementLabel<'a> {
+    parent: &'a dyn Display,
+    index: usize,
+}
+
+impl Display for ElementLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, element {}", self.parent, self.index)
+    }
+}
+
+/// "<parent>, field <name>", formatted only when a message needs it.
+struct FieldLabel<'a> {
+    parent: &'a dyn Display,
+    field: &'a str,
+}
+
+impl Display for FieldLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, field {}", self.parent, self.field)
+    }
+}
 
 fn out_of_range(what: &dyn Display, value: &dyn Display, ty: &WitType) -> PluginError {
     PluginError::bad_value(
@@ -27,18 +54,18 @@ unsafe fn get<T: FromDatum>(datum: pg_sys::Datum, what: &dyn Display) -> PluginR
         .ok_or_else(|| PluginError::Internal(format!("{what}: could not read the SQL value")))
 }
 
-/// Convert a SQL argument to a component value of WIT type `ty`. `what` names the parameter
+/// Convert a SQL argument to a component value as `conv` plans. `what` names the parameter
 /// in messages.
 ///
 /// # Safety
-/// `datum` must be of the SQL type that `sql_type_of(ty)` chose, as the validator checked.
+/// `datum` must be of the SQL type `conv` was bound to.
 pub unsafe fn datum_to_val(
     datum: pg_sys::Datum,
     isnull: bool,
-    ty: &WitType,
+    conv: &Conv,
     what: &dyn Display,
 ) -> PluginResult<Val> {
-    if let WitType::Option(inner) = ty {
+    if let Conv::Option(inner) = conv {
         if isnull {
             return Ok(Val::Option(None));
         }
@@ -50,9 +77,129 @@ pub unsafe fn datum_to_val(
     if isnull {
         return Err(PluginError::bad_value(
             PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            format!("{what} cannot be NULL: its WIT type {ty} is not an option"),
+            format!("{what} cannot be NULL: its WIT type is not an option"),
         ));
     }
+    // SAFETY: each arm reads the datum as the SQL type `conv` was bound to.
+    unsafe {
+        match conv {
+            Conv::Option(_) => unreachable!("handled above"),
+            Conv::Scalar(ty) => scalar_to_val(datum, ty, what),
+            Conv::Json(ty) => {
+                let json = get::<pgrx::JsonB>(datum, what)?;
+                json_to_val(ty, &json.0, "$").map_err(|e| e.into_plugin_error(&what.to_string()))
+            }
+            Conv::List { elem, .. } => {
+                let mut items = Vec::new();
+                for (i, (d, null)) in array_elements(datum, what)?.into_iter().enumerate() {
+                    let label = ElementLabel {
+                        parent: what,
+                        index: i + 1,
+                    };
+                    items.push(datum_to_val(d, null, elem, &label)?);
+                }
+                Ok(Val::List(items))
+            }
+            Conv::Flags(names) => {
+                let mut set = Vec::new();
+                for (d, null) in array_elements(datum, what)? {
+                    let name = if null { None } else { <&str>::from_datum(d, false) };
+                    match name.and_then(|n| names.iter().find(|f| f.as_str() == n)) {
+                        Some(flag) if !set.contains(flag) => set.push(flag.clone()),
+                        Some(_) => {}
+                        None => {
+                            return Err(PluginError::bad_value(
+                                PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+                                format!(
+                                    "{what}: {} is not a flag; the flags are {}",
+                                    name.map(|n| format!("\"{n}\"")).unwrap_or("NULL".into()),
+                                    names.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                }
+                // Declaration order, as the guest expects.
+                set.sort_by_key(|f| names.iter().position(|n| n == f));
+                Ok(Val::Flags(set))
+            }
+            Conv::Enum { cases, oids } => {
+                let oid = pg_sys::Oid::from(datum.value() as u32);
+                match oids.iter().position(|o| *o == oid) {
+                    Some(i) => Ok(Val::Enum(cases[i].clone())),
+                    None => Err(PluginError::Internal(format!(
+                        "{what}: enum value {} is not one of the bound labels",
+                        oid.to_u32()
+                    ))),
+                }
+            }
+            Conv::Composite {
+                typoid,
+                fields,
+                tuple,
+                ..
+            } => {
+                let (values, nulls) = deform(datum, *typoid)?;
+                let mut out = Vec::with_capacity(fields.len());
+                for f in fields {
+                    let label = FieldLabel {
+                        parent: what,
+                        field: &f.name,
+                    };
+                    let v = match f.attno {
+                        Some(i) if i < values.len() => {
+                            datum_to_val(values[i], nulls[i], &f.conv, &label)?
+                        }
+                        _ => Val::Option(None),
+                    };
+                    out.push((f.name.clone(), v));
+                }
+                Ok(if *tuple {
+                    Val::Tuple(out.into_iter().map(|(_, v)| v).collect())
+                } else {
+                    Val::Record(out)
+                })
+            }
+        }
+    }
+}
+
+/// The attribute values of a composite datum of type `typoid`.
+///
+/// # Safety
+/// `datum` must be a non-null composite value of `typoid`.
+unsafe fn deform(
+    datum: pg_sys::Datum,
+    typoid: pg_sys::Oid,
+) -> PluginResult<(Vec<pg_sys::Datum>, Vec<bool>)> {
+    // SAFETY: the datum is a composite of `typoid` (caller); the descriptor is reference
+    // counted by the type cache and released after use; deform writes natts entries.
+    unsafe {
+        let header = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+        let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+        tuple.t_len = pgrx::varlena::varsize(header.cast()) as u32;
+        tuple.t_data = header;
+        let desc = pg_sys::lookup_rowtype_tupdesc(typoid, -1);
+        let natts = (*desc).natts as usize;
+        let mut values = vec![pg_sys::Datum::from(0); natts];
+        let mut nulls = vec![true; natts];
+        pg_sys::heap_deform_tuple(&mut tuple, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+        if (*desc).tdrefcount >= 0 {
+            pg_sys::DecrTupleDescRefCount(desc);
+        }
+        Ok((values, nulls))
+    }
+}
+
+/// A scalar datum as the component value of WIT type `ty`.
+///
+/// # Safety
+/// `datum` must be a non-null value of the SQL type the mapping table gives `ty`.
+unsafe fn scalar_to_val(
+    datum: pg_sys::Datum,
+    ty: &WitType,
+    what: &dyn Display,
+) -> PluginResult<Val> {
     // SAFETY: the match arms read the datum as the SQL type sql_type_of maps `ty` to.
     unsafe {
         Ok(match ty {
@@ -109,13 +256,6 @@ pub unsafe fn datum_to_val(
                     .map(Val::U8)
                     .collect(),
             ),
-            WitType::List(inner) => {
-                let mut items = Vec::new();
-                for (elem, null) in array_elements(datum, what)? {
-                    items.push(datum_to_val(elem, null, inner, what)?);
-                }
-                Val::List(items)
-            }
             other => {
                 return Err(PluginError::UnsupportedType(format!(
                     "{what}: WIT type {other} has no SQL mapping yet"
@@ -168,8 +308,13 @@ pub(crate) unsafe fn array_elements(
     }
 }
 
-/// A one-dimensional SQL array of `elem_oid` from element datums (`None` = NULL element).
-fn make_array(elem_oid: pg_sys::Oid, items: &[Option<pg_sys::Datum>]) -> pg_sys::Datum {
+/// A one-dimensional SQL array of `elem_oid` (with its length, by-value flag and alignment)
+/// from element datums (`None` = NULL element).
+fn make_array(
+    elem_oid: pg_sys::Oid,
+    (typlen, typbyval, typalign): (i16, bool, std::ffi::c_char),
+    items: &[Option<pg_sys::Datum>],
+) -> pg_sys::Datum {
     let mut datums: Vec<pg_sys::Datum> = items
         .iter()
         .map(|d| d.unwrap_or(pg_sys::Datum::from(0)))
@@ -180,8 +325,6 @@ fn make_array(elem_oid: pg_sys::Oid, items: &[Option<pg_sys::Datum>]) -> pg_sys:
     // SAFETY: the element datums are of `elem_oid`, made by `val_to_datum`; construct_md_array
     // copies them into a new array in the current memory context.
     unsafe {
-        let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
-        pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut typbyval, &mut typalign);
         let array = pg_sys::construct_md_array(
             datums.as_mut_ptr(),
             nulls.as_mut_ptr(),
@@ -211,8 +354,94 @@ pub fn string_to_datum(s: String, what: &dyn Display) -> PluginResult<pg_sys::Da
         .ok_or_else(|| PluginError::Internal(format!("{what}: could not make a text value")))
 }
 
-/// Convert a component result value of WIT type `ty` to a SQL datum; `None` is SQL NULL.
+/// Convert a component result value to a SQL datum as `conv` plans; `None` is SQL NULL.
 pub fn val_to_datum(
+    val: Val,
+    conv: &Conv,
+    what: &dyn Display,
+) -> PluginResult<Option<pg_sys::Datum>> {
+    let mismatch = |v: &Val| {
+        PluginError::Internal(format!("{what}: the guest returned {v:?}, which does not fit {conv:?}"))
+    };
+    Ok(match (conv, val) {
+        (Conv::Option(_), Val::Option(None)) => None,
+        (Conv::Option(inner), Val::Option(Some(v))) => return val_to_datum(*v, inner, what),
+        (Conv::Json(ty), v) => pgrx::JsonB(val_to_json(ty, &v)).into_datum(),
+        (Conv::List { elem, elem_oid, typlen, byval, align }, Val::List(items)) => {
+            let datums = items
+                .into_iter()
+                .map(|v| val_to_datum(v, elem, what))
+                .collect::<PluginResult<Vec<_>>>()?;
+            Some(make_array(*elem_oid, (*typlen, *byval, *align), &datums))
+        }
+        (Conv::Flags(_), Val::Flags(set)) => {
+            let datums = set
+                .into_iter()
+                .map(|f| f.into_datum())
+                .collect::<Vec<_>>();
+            Some(make_array(pg_sys::TEXTOID, (-1, false, b'i' as std::ffi::c_char), &datums))
+        }
+        (Conv::Enum { cases, oids }, Val::Enum(case)) => match cases.iter().position(|c| *c == case) {
+            Some(i) => Some(pg_sys::Datum::from(oids[i])),
+            None => return Err(mismatch(&Val::Enum(case))),
+        },
+        (Conv::Composite { typoid, natts, fields, .. }, v @ (Val::Record(_) | Val::Tuple(_))) => {
+            let (mut values, mut nulls) = composite_values(v, *natts, fields, what)?;
+            // SAFETY: the descriptor comes from the type cache for a bound composite type and
+            // is released after forming; values and nulls have natts entries each.
+            unsafe {
+                let desc = pg_sys::lookup_rowtype_tupdesc(*typoid, -1);
+                if (*desc).natts as usize != values.len() {
+                    values.resize((*desc).natts as usize, pg_sys::Datum::from(0));
+                    nulls.resize((*desc).natts as usize, true);
+                }
+                let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+                if (*desc).tdrefcount >= 0 {
+                    pg_sys::DecrTupleDescRefCount(desc);
+                }
+                Some(pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data))
+            }
+        }
+        (Conv::Scalar(ty), v) => scalar_to_datum(v, ty, what)?,
+        (_, other) => return Err(mismatch(&other)),
+    })
+}
+
+/// The attribute values of a record or tuple for a composite with `natts` attributes;
+/// attributes no field fills are NULL.
+pub fn composite_values(
+    val: Val,
+    natts: usize,
+    fields: &[FieldConv],
+    what: &dyn Display,
+) -> PluginResult<(Vec<pg_sys::Datum>, Vec<bool>)> {
+    let items: Vec<Val> = match val {
+        Val::Record(fs) => fs.into_iter().map(|(_, v)| v).collect(),
+        Val::Tuple(vs) => vs,
+        other => {
+            return Err(PluginError::Internal(format!(
+                "{what}: the guest returned {other:?} for a record"
+            )));
+        }
+    };
+    let mut values = vec![pg_sys::Datum::from(0); natts];
+    let mut nulls = vec![true; natts];
+    for (v, f) in items.into_iter().zip(fields) {
+        let label = FieldLabel {
+            parent: what,
+            field: &f.name,
+        };
+        let datum = val_to_datum(v, &f.conv, &label)?;
+        if let Some(i) = f.attno.filter(|i| *i < natts) {
+            values[i] = datum.unwrap_or(pg_sys::Datum::from(0));
+            nulls[i] = datum.is_none();
+        }
+    }
+    Ok((values, nulls))
+}
+
+/// A scalar component value as a datum of the SQL type the mapping table gives `ty`.
+fn scalar_to_datum(
     val: Val,
     ty: &WitType,
     what: &dyn Display,
@@ -223,8 +452,6 @@ pub fn val_to_datum(
         ))
     };
     Ok(match (ty, val) {
-        (WitType::Option(_), Val::Option(None)) => None,
-        (WitType::Option(inner), Val::Option(Some(v))) => return val_to_datum(*v, inner, what),
         (_, Val::Bool(b)) => b.into_datum(),
         (_, Val::S8(i)) => (i as i16).into_datum(),
         (_, Val::U8(i)) => (i as i16).into_datum(),
@@ -238,21 +465,6 @@ pub fn val_to_datum(
         (_, Val::Float64(f)) => f.into_datum(),
         (_, Val::Char(c)) => c.to_string().into_datum(),
         (_, Val::String(s)) => Some(string_to_datum(s, what)?),
-        (WitType::List(inner), Val::List(items)) if **inner != WitType::U8 => {
-            let elem_oid = crate::types::sql_type_of(inner)
-                .map_err(|t| {
-                    PluginError::UnsupportedType(format!(
-                        "{what}: WIT type {t} has no SQL mapping yet"
-                    ))
-                })?
-                .sql
-                .oid();
-            let datums = items
-                .into_iter()
-                .map(|v| val_to_datum(v, inner, what))
-                .collect::<PluginResult<Vec<_>>>()?;
-            Some(make_array(elem_oid, &datums))
-        }
         (WitType::List(inner), Val::List(items)) if **inner == WitType::U8 => {
             let bytes: Vec<u8> = items
                 .iter()

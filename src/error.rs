@@ -64,6 +64,10 @@ pub enum PluginError {
         /// The error value rendered as JSON, when it is not a plain string.
         detail: Option<String>,
     },
+    /// Objects outside the plugin depend on what replacing or uninstalling it would drop;
+    /// the detail has one line per dependency.
+    #[error("{0}")]
+    Dependents(String, String),
     /// The integrity check of stored bytes failed.
     #[error("{0}")]
     Corrupted(String),
@@ -100,6 +104,7 @@ impl PluginError {
             PluginError::BadValue { code, .. } => *code,
             PluginError::GuestTrap { code, .. } => *code,
             PluginError::GuestError { .. } => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+            PluginError::Dependents(..) => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
             PluginError::Corrupted(..) => ERRCODE_DATA_CORRUPTED,
             PluginError::Internal(..) => ERRCODE_INTERNAL_ERROR,
         }
@@ -116,6 +121,7 @@ impl PluginError {
                 Some(detail.as_str()).filter(|d| !d.is_empty())
             }
             PluginError::GuestError { detail, .. } => detail.as_deref(),
+            PluginError::Dependents(_, detail) => Some(detail),
             _ => None,
         }
     }
@@ -126,6 +132,9 @@ impl PluginError {
                 "make a component of it first, e.g. `wasm-tools component new module.wasm -o component.wasm`",
             ),
             PluginError::DuplicatePlugin(_) => Some("pass replace => true to upgrade it"),
+            PluginError::Dependents(..) => {
+                Some("drop or change those objects first; nothing was changed")
+            }
             _ => None,
         }
     }

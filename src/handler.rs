@@ -12,7 +12,8 @@ use wasmtime::component::Val;
 
 use crate::acl::require_plugin_usage;
 use crate::catalog::{ResolvedPlugin, generation, resolve_plugin};
-use crate::datum::{datum_to_val, string_to_datum, val_to_datum};
+use crate::conv::{Conv, Dir, bind, format_type};
+use crate::datum::{composite_values, datum_to_val, string_to_datum, val_to_datum};
 use crate::error::{OrReport, PluginError, PluginResult};
 use crate::json::val_to_json;
 use crate::runtime::call::call_export;
@@ -24,6 +25,12 @@ use crate::types::{FastPath, SqlReturn, SqlSignature, WitType};
 struct BoundFunction {
     plugin: Rc<ResolvedPlugin>,
     export: usize,
+    /// How each argument converts.
+    params: Vec<Conv>,
+    /// How the result converts.
+    ret: BoundReturn,
+    /// The typed path, when the SQL types allow it.
+    fast: FastPath,
     generation: u64,
     /// The last role that passed the privilege check: re-checked when the role changes.
     checked_role: Cell<pg_sys::Oid>,
@@ -45,12 +52,21 @@ pub fn parse_body(body: &str) -> PluginResult<(&str, &str)> {
     }
 }
 
-fn format_type(oid: pg_sys::Oid) -> String {
-    // SAFETY: format_type_be accepts any OID and returns a palloc'd C string.
-    unsafe {
-        let p = pg_sys::format_type_be(oid);
-        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
-    }
+/// How a bound function's result reaches SQL.
+enum BoundReturn {
+    /// `RETURNS void`.
+    Void,
+    /// One value.
+    Value(Conv),
+    /// `RETURNS SETOF`: one row per list element, of SQL type `elem_oid`.
+    Set { elem: Conv, elem_oid: pg_sys::Oid },
+}
+
+/// What binding a function to its export yields.
+struct Binding {
+    params: Vec<Conv>,
+    ret: BoundReturn,
+    fast: FastPath,
 }
 
 /// Only a deterministic plugin's functions may be IMMUTABLE, STABLE or PARALLEL SAFE: the
@@ -78,76 +94,112 @@ fn check_volatility(proc: &PgProc, plugin: &ResolvedPlugin) -> PluginResult<()> 
 
 /// Resolve a function's body to its plugin and export, and check signature, volatility and
 /// the caller's privilege to use the plugin.
-fn resolve_body(proc: &PgProc) -> PluginResult<(Rc<ResolvedPlugin>, usize)> {
+fn resolve_body(proc: &PgProc) -> PluginResult<(Rc<ResolvedPlugin>, usize, Binding)> {
     let body = proc.prosrc();
     let (plugin_name, export_name) = parse_body(&body)?;
     let plugin = resolve_plugin(plugin_name)?;
     require_plugin_usage(&plugin)?;
     let export = find_export(&plugin, export_name)?;
-    check_signature(proc, plugin_name, &plugin.compiled.exports[export])?;
+    let binding = check_signature(proc, plugin_name, &plugin.compiled.exports[export])?;
     check_volatility(proc, &plugin)?;
-    Ok((plugin, export))
+    Ok((plugin, export, binding))
 }
 
-/// Check a function's SQL signature against its export, naming both types on a mismatch.
-fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult<()> {
+/// Check a function's SQL signature against its export, naming both types on a mismatch,
+/// and plan the conversions of its arguments and result.
+fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult<Binding> {
     let what = format!("plugin \"{plugin}\" export \"{}\"", export.name);
     let sql = SqlSignature::of(&export.sig).map_err(|ty| {
         PluginError::UnsupportedType(format!(
-            "{what} uses WIT type {ty}, which has no SQL mapping yet"
+            "{what} uses WIT type {ty}, which has no SQL mapping"
         ))
     })?;
     let mismatch = |msg: String| {
         PluginError::SignatureMismatch(
             format!("function does not match {what}"),
-            Some(format!(
-                "{msg}; the export is {}, i.e. {}",
-                export.sig.wit(),
-                sql.sql_text()
-            )),
+            Some(format!("{msg}; the export is {}", export.sig.wit())),
         )
     };
     let argtypes = proc.proargtypes();
-    if argtypes.len() != sql.params.len() {
+    if argtypes.len() != export.sig.params.len() {
         return Err(mismatch(format!(
             "the function takes {} arguments, the export {}",
             argtypes.len(),
-            sql.params.len()
+            export.sig.params.len()
         )));
     }
-    for (i, (oid, (name, mapping))) in argtypes.iter().zip(&sql.params).enumerate() {
-        if *oid != mapping.oid() {
-            return Err(mismatch(format!(
-                "argument {} is {} but parameter {name} ({}) needs {}",
-                i + 1,
-                format_type(*oid),
-                export.sig.params[i].1,
-                mapping.sql_name()
-            )));
+    let mut params = Vec::with_capacity(argtypes.len());
+    for (i, (oid, (name, ty))) in argtypes.iter().zip(&export.sig.params).enumerate() {
+        match bind(*oid, ty, Dir::In)? {
+            Ok(conv) => params.push(conv),
+            Err(why) => {
+                return Err(mismatch(format!(
+                    "argument {} ({}) does not fit parameter {name}: {why}",
+                    i + 1,
+                    format_type(*oid),
+                )));
+            }
         }
     }
-    let (ret_oid, ret_set, ret_name) = match &sql.ret {
-        SqlReturn::Void => (pg_sys::VOIDOID, false, "void".to_string()),
-        SqlReturn::Value(m) => (m.oid(), false, m.sql_name()),
-        SqlReturn::Set(m) => (m.oid(), true, format!("SETOF {}", m.sql_name())),
+    let ok_type = match export.sig.result.as_ref() {
+        Some(WitType::Result { ok, .. }) => ok.as_deref(),
+        other => other,
     };
-    if proc.prorettype() != ret_oid || proc.proretset() != ret_set {
-        let returns = if proc.proretset() {
-            format!("SETOF {}", format_type(proc.prorettype()))
+    let (rettype, retset) = (proc.prorettype(), proc.proretset());
+    let returns = || {
+        if retset {
+            format!("SETOF {}", format_type(rettype))
         } else {
-            format_type(proc.prorettype())
-        };
-        let wit = export
-            .sig
-            .result
-            .as_ref()
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "nothing".into());
-        return Err(mismatch(format!(
-            "the function returns {returns} but the export returns {wit}, i.e. {ret_name}"
-        )));
-    }
-    Ok(())
+            format_type(rettype)
+        }
+    };
+    let wit = ok_type.map(|t| t.to_string()).unwrap_or_else(|| "nothing".into());
+    let ret = match (ok_type, retset) {
+        (None, false) if rettype == pg_sys::VOIDOID => BoundReturn::Void,
+        (Some(WitType::List(elem)), true) if **elem != WitType::U8 => {
+            match bind(rettype, elem, Dir::Out)? {
+                Ok(conv) => BoundReturn::Set {
+                    elem: conv,
+                    elem_oid: rettype,
+                },
+                Err(why) => {
+                    return Err(mismatch(format!(
+                        "the function returns {} but the export returns {wit}: {why}",
+                        returns()
+                    )));
+                }
+            }
+        }
+        (Some(ty), false) => match bind(rettype, ty, Dir::Out)? {
+            Ok(conv) => BoundReturn::Value(conv),
+            Err(why) => {
+                return Err(mismatch(format!(
+                    "the function returns {} but the export returns {wit}: {why}",
+                    returns()
+                )));
+            }
+        },
+        _ => {
+            let expected = match &sql.ret {
+                SqlReturn::Void => "void".to_string(),
+                SqlReturn::Value(m) => m.sql_name(),
+                SqlReturn::Set(m) => format!("SETOF {}", m.sql_name()),
+            };
+            return Err(mismatch(format!(
+                "the function returns {} but the export returns {wit}, i.e. {expected}",
+                returns()
+            )));
+        }
+    };
+    // The typed paths assume the generated shape: sets for list results.
+    let fast = match (export.fast, &ret) {
+        (FastPath::StrListToStrSet | FastPath::S64ListToS64Set, BoundReturn::Set { .. }) => {
+            export.fast
+        }
+        (FastPath::StrListToStrSet | FastPath::S64ListToS64Set, _) => FastPath::Dynamic,
+        (fast, _) => fast,
+    };
+    Ok(Binding { params, ret, fast })
 }
 
 /// What `flinfo->fn_extra` holds for a call site: the binding, valid while the catalog
@@ -206,10 +258,13 @@ fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
     let proc = PgProc::new(fn_oid).ok_or_else(|| {
         PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32()))
     })?;
-    let (plugin, export) = resolve_body(&proc)?;
+    let (plugin, export, binding) = resolve_body(&proc)?;
     let bound = Rc::new(BoundFunction {
         plugin,
         export,
+        params: binding.params,
+        ret: binding.ret,
+        fast: binding.fast,
         generation: current,
         // SAFETY: GetUserId reads backend-local state.
         checked_role: Cell::new(unsafe { pg_sys::GetUserId() }),
@@ -260,11 +315,7 @@ pub fn unwrap_result(
                     (Some(t), Some(v)) => val_to_json(t, v),
                     _ => serde_json::Value::Null,
                 };
-                let text = match &rendered {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Null => "(no error value)".to_string(),
-                    other => other.to_string(),
-                };
+                let text = render_error_value(&rendered);
                 Err(PluginError::GuestError {
                     message: format!("{what} returned an error: {text}"),
                     detail: match rendered {
@@ -277,6 +328,33 @@ pub fn unwrap_result(
             }
         },
         (ty, value) => Ok((value, ty.cloned())),
+    }
+}
+
+/// An error value as a message: a string as is, a record as `field: value, ...`, a variant
+/// as `case: payload`, anything else as JSON.
+fn render_error_value(value: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    let plain = |v: &J| match v {
+        J::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match value {
+        J::Null => "(no error value)".to_string(),
+        J::String(s) => s.clone(),
+        J::Object(map) if map.len() == 1 => {
+            let (k, v) = map.iter().next().expect("invariant: one entry");
+            match v {
+                J::Null => k.clone(),
+                v => format!("{k}: {}", render_error_value(v)),
+            }
+        }
+        J::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", plain(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
     }
 }
 
@@ -350,7 +428,7 @@ unsafe fn call_fast(
     // SAFETY: the binding checked the argument types against the export's signature.
     let datum = unsafe {
         let arg = |i: usize| args[i].value;
-        match compiled.exports[export].fast {
+        match bound.fast {
             FastPath::Dynamic => return Ok(Fast::Dynamic),
             FastPath::StrListToStrSet => {
                 let elems = crate::datum::array_elements(arg(0), &first_arg)?;
@@ -364,8 +442,8 @@ unsafe fn call_fast(
                 let (rows,): (Vec<String>,) = call_typed(name, compiled, export, (strs,))?;
                 let rows = rows
                     .into_iter()
-                    .map(|s| string_to_datum(s, &result).map(Some));
-                return_rows(fcinfo, pg_sys::TEXTOID, rows, &result)?;
+                    .map(|s| string_to_datum(s, &result).map(|d| single(Some(d))));
+                return_rows(fcinfo, pg_sys::TEXTOID, false, rows, &result)?;
                 return Ok(Fast::Set);
             }
             FastPath::S64ListToS64Set => {
@@ -375,8 +453,10 @@ unsafe fn call_fast(
                 }
                 let values: Vec<i64> = elems.iter().map(|(d, _)| d.value() as i64).collect();
                 let (rows,): (Vec<i64>,) = call_typed(name, compiled, export, (values,))?;
-                let rows = rows.into_iter().map(|v| Ok(Some(pg_sys::Datum::from(v))));
-                return_rows(fcinfo, pg_sys::INT8OID, rows, &result)?;
+                let rows = rows
+                    .into_iter()
+                    .map(|v| Ok(single(Some(pg_sys::Datum::from(v)))));
+                return_rows(fcinfo, pg_sys::INT8OID, false, rows, &result)?;
                 return Ok(Fast::Set);
             }
             FastPath::S64ToS64 => {
@@ -420,15 +500,28 @@ unsafe fn call_fast(
     Ok(Fast::Value(datum))
 }
 
-/// Hand rows to the executor as the result of a set-returning call (materialize mode).
+/// One row of a set: attribute values and null flags.
+type Row = (Vec<pg_sys::Datum>, Vec<bool>);
+
+/// A single-column row holding `datum` (`None`: NULL).
+fn single(datum: Option<pg_sys::Datum>) -> Row {
+    (
+        vec![datum.unwrap_or(pg_sys::Datum::from(0))],
+        vec![datum.is_none()],
+    )
+}
+
+/// Hand rows to the executor as the result of a set-returning call (materialize mode). Rows
+/// have the attributes of composite type `elem_oid` when `composite`, else one column of it.
 ///
 /// # Safety
 /// `fcinfo` must be the valid call info of the call in progress; `rows` must yield datums of
-/// `elem_oid`.
+/// `elem_oid` (of its attributes' types, when composite).
 unsafe fn return_rows(
     fcinfo: pg_sys::FunctionCallInfo,
     elem_oid: pg_sys::Oid,
-    rows: impl IntoIterator<Item = PluginResult<Option<pg_sys::Datum>>>,
+    composite: bool,
+    rows: impl IntoIterator<Item = PluginResult<Row>>,
     what: &ValueLabel<'_>,
 ) -> PluginResult<()> {
     // SAFETY: resultinfo is checked to be a ReturnSetInfo that accepts materialize mode before
@@ -446,14 +539,20 @@ unsafe fn return_rows(
             ));
         }
         let old = pg_sys::MemoryContextSwitchTo((*(*rsinfo).econtext).ecxt_per_query_memory);
-        let desc = pg_sys::CreateTemplateTupleDesc(1);
-        pg_sys::TupleDescInitEntry(desc, 1, c"value".as_ptr(), elem_oid, -1, 0);
+        let desc = if composite {
+            pg_sys::lookup_rowtype_tupdesc_copy(elem_oid, -1)
+        } else {
+            let desc = pg_sys::CreateTemplateTupleDesc(1);
+            pg_sys::TupleDescInitEntry(desc, 1, c"value".as_ptr(), elem_oid, -1, 0);
+            desc
+        };
         let store = pg_sys::tuplestore_begin_heap(true, false, pg_sys::work_mem);
         pg_sys::MemoryContextSwitchTo(old);
-        for datum in rows {
-            let datum = datum?;
-            let mut values = [datum.unwrap_or(pg_sys::Datum::from(0))];
-            let mut nulls = [datum.is_none()];
+        let natts = (*desc).natts as usize;
+        for row in rows {
+            let (mut values, mut nulls) = row?;
+            values.resize(natts, pg_sys::Datum::from(0));
+            nulls.resize(natts, true);
             pg_sys::tuplestore_putvalues(store, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
         }
         (*rsinfo).returnMode = pg_sys::SetFunctionReturnMode::SFRM_Materialize;
@@ -464,27 +563,37 @@ unsafe fn return_rows(
     Ok(())
 }
 
-/// Hand a list result's items to the executor as rows.
+/// Hand a list result's items to the executor as rows: a record's fields become the row's
+/// columns (`SELECT * FROM f()`), anything else a single column.
 ///
 /// # Safety
-/// As for [`return_rows`].
+/// As for [`return_rows`]; `elem` was bound to `elem_oid`.
 unsafe fn return_set(
     fcinfo: pg_sys::FunctionCallInfo,
-    items: &[Val],
-    elem: &WitType,
+    items: Vec<Val>,
+    elem: &Conv,
+    elem_oid: pg_sys::Oid,
     what: &ValueLabel<'_>,
 ) -> PluginResult<()> {
-    let elem_oid = crate::types::sql_type_of(elem)
-        .map_err(|t| {
-            PluginError::UnsupportedType(format!("{what}: WIT type {t} has no SQL mapping yet"))
-        })?
-        .sql
-        .oid();
-    let rows = items
-        .iter()
-        .map(|item| val_to_datum(item.clone(), elem, what));
-    // SAFETY: the caller's contract; val_to_datum makes datums of elem_oid.
-    unsafe { return_rows(fcinfo, elem_oid, rows, what) }
+    let record = match elem {
+        Conv::Composite { natts, fields, .. } => Some((*natts, fields)),
+        Conv::Option(inner) => match inner.as_ref() {
+            Conv::Composite { natts, fields, .. } => Some((*natts, fields)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let rows = items.into_iter().map(|item| match (record, item) {
+        (Some((natts, _)), Val::Option(None)) => Ok((
+            vec![pg_sys::Datum::from(0); natts],
+            vec![true; natts],
+        )),
+        (Some((natts, fields)), Val::Option(Some(v))) => composite_values(*v, natts, fields, what),
+        (Some((natts, fields)), v) => composite_values(v, natts, fields, what),
+        (None, v) => val_to_datum(v, elem, what).map(single),
+    });
+    // SAFETY: the caller's contract; the rows are made of elem_oid's values.
+    unsafe { return_rows(fcinfo, elem_oid, record.is_some(), rows, what) }
 }
 
 /// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.
@@ -511,13 +620,13 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
         Fast::Dynamic => {}
     }
     let mut args = Vec::with_capacity(nargs);
-    for (arg, (pname, pty)) in raw_args.iter().zip(&export.sig.params) {
+    for ((arg, (pname, _)), conv) in raw_args.iter().zip(&export.sig.params).zip(&bound.params) {
         let what = ValueLabel {
             param: Some(pname),
             export: &label,
         };
         // SAFETY: the signature was checked against the export when the function was bound.
-        args.push(unsafe { datum_to_val(arg.value, arg.isnull, pty, &what) }?);
+        args.push(unsafe { datum_to_val(arg.value, arg.isnull, conv, &what) }?);
     }
     let result = call_export(
         &bound.plugin.name,
@@ -525,31 +634,25 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
         bound.export,
         &args,
     )?;
-    let (value, ty) = unwrap_result(result, export.sig.result.as_ref(), &label)?;
-    // A list result is a set of rows (RETURNS SETOF), as the mapping decided.
-    if let (Some(Val::List(items)), Some(WitType::List(elem))) = (&value, &ty)
-        && **elem != WitType::U8
-    {
-        let result = ValueLabel {
-            param: None,
-            export: &label,
-        };
-        // SAFETY: fcinfo is the valid call info of a set-returning call.
-        unsafe { return_set(fcinfo, items, elem, &result) }?;
-        return Ok(pg_sys::Datum::from(0));
-    }
-    let datum = match (value, ty) {
-        (Some(v), Some(t)) => val_to_datum(
-            v,
-            &t,
-            &ValueLabel {
-                param: None,
-                export: &label,
-            },
-        )?,
+    let (value, _) = unwrap_result(result, export.sig.result.as_ref(), &label)?;
+    let what = ValueLabel {
+        param: None,
+        export: &label,
+    };
+    let datum = match (&bound.ret, value) {
+        (BoundReturn::Set { elem, elem_oid }, Some(Val::List(items))) => {
+            // SAFETY: fcinfo is the valid call info of a set-returning call.
+            unsafe { return_set(fcinfo, items, elem, *elem_oid, &what) }?;
+            return Ok(pg_sys::Datum::from(0));
+        }
+        (BoundReturn::Value(conv), Some(v)) => val_to_datum(v, conv, &what)?,
         // A void function returns a non-null void datum, as PG_RETURN_VOID does.
-        (None, None) => Some(pg_sys::Datum::from(0)),
-        _ => None,
+        (BoundReturn::Void, _) => Some(pg_sys::Datum::from(0)),
+        (_, other) => {
+            return Err(PluginError::Internal(format!(
+                "{what}: the guest returned {other:?}, which does not fit the function's result"
+            )));
+        }
     };
     // SAFETY: fcinfo is valid for the duration of the call.
     unsafe {

@@ -303,7 +303,17 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
             let (name, case_ty) = cases
                 .iter()
                 .find(|(n, _)| n == key || sql_ident(n) == key)
-                .ok_or_else(|| ConvError::shape(path, ty, v))?;
+                .ok_or_else(|| {
+                    let names: Vec<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
+                    ConvError::new(
+                        path,
+                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        format!(
+                            "\"{key}\" is not a case of {ty}; the cases are {}",
+                            names.join(", ")
+                        ),
+                    )
+                })?;
             let payload = match case_ty {
                 None if payload.is_null() => None,
                 None => {

@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 mod acl;
 mod api;
 mod catalog;
+mod conv;
 mod datum;
 mod error;
 mod guc;

@@ -338,7 +338,7 @@ mod tests {
             (
                 fixture("unsupported"),
                 "0A000",
-                "export \"norm\" of plugin \"bad\" uses WIT type record { x: s32, y: s32 }",
+                "export \"[constructor]counter\" of plugin \"bad\" uses WIT type resource",
             ),
         ] {
             stash_bytes(bytes);
@@ -463,7 +463,7 @@ mod tests {
         assert_error(
             "SELECT public.later(1)",
             "42P13",
-            "argument 1 is integer but parameter text (string) needs text",
+            "argument 1 (integer) does not fit parameter text: integer does not fit WIT type string, which needs text",
         );
     }
 

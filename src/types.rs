@@ -10,7 +10,7 @@ use std::fmt;
 use wasmtime::component::types::{ComponentFunc, Type};
 
 /// A WIT value type, detached from the engine.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum WitType {
     Bool,
     S8,
@@ -94,6 +94,78 @@ impl WitType {
     }
 }
 
+/// The same tree from a decoded WIT document, where named types still carry their names.
+pub fn wit_type_from_parser(resolve: &wit_parser::Resolve, ty: &wit_parser::Type) -> WitType {
+    use wit_parser::{Type as P, TypeDefKind as K};
+    let of = |t: &wit_parser::Type| wit_type_from_parser(resolve, t);
+    match ty {
+        P::Bool => WitType::Bool,
+        P::U8 => WitType::U8,
+        P::U16 => WitType::U16,
+        P::U32 => WitType::U32,
+        P::U64 => WitType::U64,
+        P::S8 => WitType::S8,
+        P::S16 => WitType::S16,
+        P::S32 => WitType::S32,
+        P::S64 => WitType::S64,
+        P::F32 => WitType::F32,
+        P::F64 => WitType::F64,
+        P::Char => WitType::Char,
+        P::String => WitType::String,
+        P::ErrorContext => WitType::Unsupported("error-context"),
+        P::Id(id) => match &resolve.types[*id].kind {
+            K::Record(r) => WitType::Record(
+                r.fields
+                    .iter()
+                    .map(|f| (f.name.clone(), of(&f.ty)))
+                    .collect(),
+            ),
+            K::Tuple(t) => WitType::Tuple(t.types.iter().map(of).collect()),
+            K::Variant(v) => WitType::Variant(
+                v.cases
+                    .iter()
+                    .map(|c| (c.name.clone(), c.ty.as_ref().map(of)))
+                    .collect(),
+            ),
+            K::Enum(e) => WitType::Enum(e.cases.iter().map(|c| c.name.clone()).collect()),
+            K::Flags(f) => WitType::Flags(f.flags.iter().map(|c| c.name.clone()).collect()),
+            K::Option(t) => WitType::Option(Box::new(of(t))),
+            K::Result(r) => WitType::Result {
+                ok: r.ok.as_ref().map(|t| Box::new(of(t))),
+                err: r.err.as_ref().map(|t| Box::new(of(t))),
+            },
+            K::List(t) => WitType::List(Box::new(of(t))),
+            K::Type(t) => of(t),
+            K::Resource | K::Handle(_) => WitType::Unsupported("resource"),
+            K::Future(_) => WitType::Unsupported("future"),
+            K::Stream(_) => WitType::Unsupported("stream"),
+            K::Map(..) => WitType::Unsupported("map"),
+            K::FixedLengthList(..) => WitType::Unsupported("fixed-length list"),
+            K::Unknown => WitType::Unsupported("unknown type"),
+        },
+    }
+}
+
+/// The WIT names of the named records, enums, flags and variants a decoded component
+/// declares, keyed by their structure (the first name wins for identical structures).
+pub fn wit_type_names(
+    resolve: &wit_parser::Resolve,
+) -> std::collections::HashMap<WitType, String> {
+    let mut names = std::collections::HashMap::new();
+    for (id, def) in resolve.types.iter() {
+        let Some(name) = &def.name else { continue };
+        use wit_parser::TypeDefKind as K;
+        if matches!(
+            def.kind,
+            K::Record(_) | K::Enum(_) | K::Flags(_) | K::Variant(_)
+        ) {
+            let ty = wit_type_from_parser(resolve, &wit_parser::Type::Id(id));
+            names.entry(ty).or_insert_with(|| name.clone());
+        }
+    }
+    names
+}
+
 /// WIT spelling of a type, for messages and the stored WIT text.
 impl fmt::Display for WitType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -169,6 +241,8 @@ pub enum SqlType {
     Float8,
     Text,
     Bytea,
+    /// Variants, nested results and lists of lists: their JSON form (see [`crate::json`]).
+    Jsonb,
 }
 
 impl SqlType {
@@ -184,22 +258,7 @@ impl SqlType {
             SqlType::Float8 => "double precision",
             SqlType::Text => "text",
             SqlType::Bytea => "bytea",
-        }
-    }
-
-    /// The OID of its array type (`text[]` for `text`).
-    pub fn array_oid(self) -> pgrx::pg_sys::Oid {
-        use pgrx::pg_sys;
-        match self {
-            SqlType::Bool => pg_sys::BOOLARRAYOID,
-            SqlType::Int2 => pg_sys::INT2ARRAYOID,
-            SqlType::Int4 => pg_sys::INT4ARRAYOID,
-            SqlType::Int8 => pg_sys::INT8ARRAYOID,
-            SqlType::Numeric => pg_sys::NUMERICARRAYOID,
-            SqlType::Float4 => pg_sys::FLOAT4ARRAYOID,
-            SqlType::Float8 => pg_sys::FLOAT8ARRAYOID,
-            SqlType::Text => pg_sys::TEXTARRAYOID,
-            SqlType::Bytea => pg_sys::BYTEAARRAYOID,
+            SqlType::Jsonb => "jsonb",
         }
     }
 
@@ -216,18 +275,29 @@ impl SqlType {
             SqlType::Float8 => pg_sys::FLOAT8OID,
             SqlType::Text => pg_sys::TEXTOID,
             SqlType::Bytea => pg_sys::BYTEAOID,
+            SqlType::Jsonb => pg_sys::JSONBOID,
         }
     }
+}
+
+/// The SQL type a mapping's values have (its elements', for an array).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlBase {
+    /// A built-in type.
+    Scalar(SqlType),
+    /// A type generated for the plugin: a composite (record, tuple) or an enum, named by its
+    /// quoted, schema-qualified SQL spelling.
+    Generated(String),
 }
 
 /// How a WIT type travels through a typed SQL function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SqlMapping {
     /// The SQL type of the value (of its elements, for an array).
-    pub sql: SqlType,
+    pub sql: SqlBase,
     /// `option<T>`: SQL NULL stands for `none`.
     pub nullable: bool,
-    /// `list<T>` (other than `list<u8>`): a one-dimensional `T[]`.
+    /// `list<T>` (other than `list<u8>`) and flags: a one-dimensional `T[]`.
     pub array: bool,
 }
 
@@ -235,64 +305,252 @@ impl SqlMapping {
     /// A plain, non-null scalar.
     pub fn scalar(sql: SqlType) -> SqlMapping {
         SqlMapping {
-            sql,
+            sql: SqlBase::Scalar(sql),
             nullable: false,
             array: false,
         }
     }
 
-    /// The OID of the SQL type.
-    pub fn oid(&self) -> pgrx::pg_sys::Oid {
-        if self.array {
-            self.sql.array_oid()
-        } else {
-            self.sql.oid()
-        }
-    }
-
-    /// The SQL spelling of the type: `text`, `bigint[]`.
+    /// The SQL spelling of the type: `text`, `bigint[]`, `"geo"."point"`.
     pub fn sql_name(&self) -> String {
-        if self.array {
-            format!("{}[]", self.sql.sql_name())
-        } else {
-            self.sql.sql_name().to_string()
+        let base = match &self.sql {
+            SqlBase::Scalar(t) => t.sql_name().to_string(),
+            SqlBase::Generated(name) => name.clone(),
+        };
+        if self.array { format!("{base}[]") } else { base }
+    }
+}
+
+/// What `CREATE TYPE` makes for a generated type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlTypeBody {
+    /// `AS (attr type, ...)`: a record's fields, or a tuple's `f0`, `f1`, ...
+    Composite(Vec<(String, String)>),
+    /// `AS ENUM ('label', ...)`: an enum's cases, in WIT spelling.
+    Enum(Vec<String>),
+}
+
+/// A type that installing a plugin creates in its schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlTypeDef {
+    /// Unqualified SQL name.
+    pub name: String,
+    /// The WIT type it stands for.
+    pub wit: WitType,
+    pub body: SqlTypeBody,
+}
+
+impl SqlTypeDef {
+    /// `CREATE TYPE schema.name AS ...`.
+    pub fn ddl(&self, schema: &str) -> String {
+        let qualified = format!("{}.{}", quote_ident(schema), quote_ident(&self.name));
+        match &self.body {
+            SqlTypeBody::Composite(attrs) => {
+                let attrs: Vec<String> = attrs
+                    .iter()
+                    .map(|(n, t)| format!("{} {t}", quote_ident(n)))
+                    .collect();
+                format!("CREATE TYPE {qualified} AS ({})", attrs.join(", "))
+            }
+            SqlTypeBody::Enum(labels) => {
+                let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                format!("CREATE TYPE {qualified} AS ENUM ({})", labels.join(", "))
+            }
         }
     }
 }
 
-/// The single mapping table from WIT to SQL. `Err` names the WIT type that has no mapping.
-pub fn sql_type_of(ty: &WitType) -> Result<SqlMapping, String> {
-    let plain = |sql| Ok(SqlMapping::scalar(sql));
-    match ty {
-        WitType::Bool => plain(SqlType::Bool),
-        WitType::S8 | WitType::U8 | WitType::S16 => plain(SqlType::Int2),
-        WitType::U16 | WitType::S32 => plain(SqlType::Int4),
-        WitType::U32 | WitType::S64 => plain(SqlType::Int8),
-        WitType::U64 => plain(SqlType::Numeric),
-        WitType::F32 => plain(SqlType::Float4),
-        WitType::F64 => plain(SqlType::Float8),
-        WitType::Char | WitType::String => plain(SqlType::Text),
-        WitType::List(inner) if **inner == WitType::U8 => plain(SqlType::Bytea),
-        // A list of scalars (or of options of scalars: NULL elements) is a one-dimensional
-        // array; lists of lists have no faithful SQL form (arrays are rectangular).
-        WitType::List(inner) => match sql_type_of(inner) {
-            Ok(m) if !m.array => Ok(SqlMapping {
-                sql: m.sql,
+/// Longest identifier Postgres keeps (NAMEDATALEN - 1).
+const MAX_IDENT: usize = 63;
+
+/// The mapping from WIT types to SQL types for one plugin, and the types it must create.
+///
+/// Records and enums take their WIT names (snake_case); tuples, which have none, are named
+/// after where they first appear (`<export>_<param>`, `<export>_result`, `<type>_<field>`).
+/// The same WIT type maps to the same SQL type everywhere in the plugin.
+pub struct TypePlan<'a> {
+    /// The schema generated types go into (`None`: unqualified, for messages and tests).
+    schema: Option<String>,
+    /// WIT names of named types, as the component's WIT declares them.
+    names: &'a std::collections::HashMap<WitType, String>,
+    /// Generated types, dependencies first.
+    pub defs: Vec<SqlTypeDef>,
+}
+
+impl<'a> TypePlan<'a> {
+    pub fn new(
+        schema: Option<&str>,
+        names: &'a std::collections::HashMap<WitType, String>,
+    ) -> Self {
+        TypePlan {
+            schema: schema.map(str::to_string),
+            names,
+            defs: Vec::new(),
+        }
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        match &self.schema {
+            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(name)),
+            None => quote_ident(name),
+        }
+    }
+
+    /// The SQL name of a generated type for `ty`, creating its definition on first use.
+    fn generated(&mut self, ty: &WitType, hint: &str) -> Result<String, String> {
+        if let Some(def) = self.defs.iter().find(|d| d.wit == *ty) {
+            return Ok(self.qualified(&def.name.clone()));
+        }
+        let base = match self.names.get(ty) {
+            Some(wit_name) => sql_ident(wit_name),
+            None => sql_ident(hint),
+        };
+        let mut base: String = base.chars().take(MAX_IDENT - 3).collect();
+        if base.is_empty() {
+            base = "t".into();
+        }
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.defs.iter().any(|d| d.name == name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        let body = match ty {
+            WitType::Record(fields) => SqlTypeBody::Composite(
+                fields
+                    .iter()
+                    .map(|(f, t)| {
+                        let m = self.map(t, &format!("{name}_{}", sql_ident(f)))?;
+                        Ok((sql_ident(f), m.sql_name()))
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
+            WitType::Tuple(items) => SqlTypeBody::Composite(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        let m = self.map(t, &format!("{name}_f{i}"))?;
+                        Ok((format!("f{i}"), m.sql_name()))
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
+            WitType::Enum(cases) => SqlTypeBody::Enum(cases.clone()),
+            other => return Err(other.to_string()),
+        };
+        // A type used by its own fields cannot exist in WIT, so the name is still free.
+        self.defs.push(SqlTypeDef {
+            name: name.clone(),
+            wit: ty.clone(),
+            body,
+        });
+        Ok(self.qualified(&name))
+    }
+
+    /// The SQL form of a WIT type; `hint` names it if it is a tuple. `Err` names the WIT type
+    /// that has no SQL form.
+    pub fn map(&mut self, ty: &WitType, hint: &str) -> Result<SqlMapping, String> {
+        let plain = |sql| Ok(SqlMapping::scalar(sql));
+        match ty {
+            WitType::Bool => plain(SqlType::Bool),
+            WitType::S8 | WitType::U8 | WitType::S16 => plain(SqlType::Int2),
+            WitType::U16 | WitType::S32 => plain(SqlType::Int4),
+            WitType::U32 | WitType::S64 => plain(SqlType::Int8),
+            WitType::U64 => plain(SqlType::Numeric),
+            WitType::F32 => plain(SqlType::Float4),
+            WitType::F64 => plain(SqlType::Float8),
+            WitType::Char | WitType::String => plain(SqlType::Text),
+            WitType::List(inner) if **inner == WitType::U8 => plain(SqlType::Bytea),
+            // Arrays are rectangular: a list of lists keeps its shape as JSON.
+            WitType::List(inner) => {
+                let m = self.map(inner, hint)?;
+                if m.array {
+                    check_renderable(inner)?;
+                    plain(SqlType::Jsonb)
+                } else {
+                    Ok(SqlMapping {
+                        nullable: false,
+                        array: true,
+                        ..m
+                    })
+                }
+            }
+            WitType::Option(inner) => match inner.as_ref() {
+                // option<option<T>> cannot tell its two nones apart in a single NULL.
+                WitType::Option(_) => Err(ty.to_string()),
+                other => self.map(other, hint).map(|m| SqlMapping {
+                    nullable: true,
+                    ..m
+                }),
+            },
+            WitType::Record(_) | WitType::Tuple(_) | WitType::Enum(_) => {
+                let name = self.generated(ty, hint)?;
+                Ok(SqlMapping {
+                    sql: SqlBase::Generated(name),
+                    nullable: false,
+                    array: false,
+                })
+            }
+            WitType::Flags(_) => Ok(SqlMapping {
+                sql: SqlBase::Scalar(SqlType::Text),
                 nullable: false,
                 array: true,
             }),
-            _ => Err(ty.to_string()),
-        },
-        WitType::Option(inner) => match inner.as_ref() {
-            // option<option<T>> cannot tell its two nones apart in a single NULL.
-            WitType::Option(_) => Err(ty.to_string()),
-            other => sql_type_of(other).map(|m| SqlMapping {
-                nullable: true,
-                ..m
-            }),
-        },
-        other => Err(other.to_string()),
+            WitType::Variant(_) | WitType::Result { .. } => {
+                check_renderable(ty)?;
+                plain(SqlType::Jsonb)
+            }
+            WitType::Unsupported(_) => Err(ty.to_string()),
+        }
     }
+
+    /// A `list<T>` result becomes a set of T rows; any other result a single value.
+    fn value_or_set(&mut self, ty: &WitType, hint: &str) -> Result<SqlReturn, String> {
+        match ty {
+            WitType::List(inner) if **inner != WitType::U8 => {
+                self.map(inner, hint).map(SqlReturn::Set)
+            }
+            other => self.map(other, hint).map(SqlReturn::Value),
+        }
+    }
+
+    /// The SQL return of an export's WIT result: `result<T, E>` returns T and raises on err.
+    pub fn ret(&mut self, result: Option<&WitType>, hint: &str) -> Result<SqlReturn, String> {
+        match result {
+            None => Ok(SqlReturn::Void),
+            Some(WitType::Result { ok, err }) => {
+                if let Some(err) = err {
+                    check_renderable(err)?;
+                }
+                match ok {
+                    None => Ok(SqlReturn::Void),
+                    Some(ok) => self.value_or_set(ok, hint),
+                }
+            }
+            Some(other) => self.value_or_set(other, hint),
+        }
+    }
+
+    /// Map every parameter and the result of export `export` (SQL name); `Err` names the
+    /// unmappable WIT type.
+    pub fn signature(&mut self, export: &str, sig: &ExportSig) -> Result<SqlSignature, String> {
+        let params = sig
+            .params
+            .iter()
+            .map(|(n, t)| {
+                let name = sql_ident(n);
+                self.map(t, &format!("{export}_{name}")).map(|m| (name, m))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let ret = self.ret(sig.result.as_ref(), &format!("{export}_result"))?;
+        Ok(SqlSignature { params, ret })
+    }
+}
+
+/// The SQL form of a WIT type with no plugin context (generated types unqualified).
+pub fn sql_type_of(ty: &WitType) -> Result<SqlMapping, String> {
+    let names = std::collections::HashMap::new();
+    TypePlan::new(None, &names).map(ty, "value")
 }
 
 /// What a typed SQL function returns for an export's result.
@@ -306,32 +564,11 @@ pub enum SqlReturn {
     Set(SqlMapping),
 }
 
-/// A `list<T>` result becomes a set of T rows; any other result a single value.
-fn value_or_set(ty: &WitType) -> Result<SqlReturn, String> {
-    match ty {
-        WitType::List(inner) if **inner != WitType::U8 => match sql_type_of(inner) {
-            Ok(m) if !m.array => Ok(SqlReturn::Set(m)),
-            _ => Err(ty.to_string()),
-        },
-        other => sql_type_of(other).map(SqlReturn::Value),
-    }
-}
-
-/// The SQL return of an export's WIT result: `result<T, E>` returns T and raises on err.
+/// The SQL return of an export's WIT result, with no plugin context.
+#[cfg(test)]
 pub fn sql_return_of(result: Option<&WitType>) -> Result<SqlReturn, String> {
-    match result {
-        None => Ok(SqlReturn::Void),
-        Some(WitType::Result { ok, err }) => {
-            if let Some(err) = err {
-                check_renderable(err)?;
-            }
-            match ok {
-                None => Ok(SqlReturn::Void),
-                Some(ok) => value_or_set(ok),
-            }
-        }
-        Some(other) => value_or_set(other),
-    }
+    let names = std::collections::HashMap::new();
+    TypePlan::new(None, &names).ret(result, "result")
 }
 
 /// An error payload only has to render as JSON; refuse the kinds that have no value form.
@@ -399,15 +636,11 @@ pub struct SqlSignature {
 }
 
 impl SqlSignature {
-    /// Map every parameter and the result; `Err` names the unmappable WIT type.
+    /// Map every parameter and the result with no plugin context; `Err` names the
+    /// unmappable WIT type.
     pub fn of(sig: &ExportSig) -> Result<SqlSignature, String> {
-        let params = sig
-            .params
-            .iter()
-            .map(|(n, t)| sql_type_of(t).map(|m| (sql_ident(n), m)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let ret = sql_return_of(sig.result.as_ref())?;
-        Ok(SqlSignature { params, ret })
+        let names = std::collections::HashMap::new();
+        TypePlan::new(None, &names).signature("export", sig)
     }
 
     /// STRICT when no parameter is an option: NULL in, NULL out, without calling the guest.
@@ -598,14 +831,83 @@ mod tests {
 
     #[test]
     fn unsupported_types_are_named() {
-        let rec = WitType::Record(vec![("a".into(), WitType::S32)]);
-        assert_eq!(sql_type_of(&rec).unwrap_err(), "record { a: s32 }");
-        let nested = WitType::List(Box::new(WitType::List(Box::new(WitType::String))));
-        assert_eq!(sql_type_of(&nested).unwrap_err(), "list<list<string>>");
         assert_eq!(
             sql_type_of(&WitType::Unsupported("resource")).unwrap_err(),
             "resource"
         );
+        let in_record = WitType::Record(vec![("h".into(), WitType::Unsupported("stream"))]);
+        assert_eq!(sql_type_of(&in_record).unwrap_err(), "stream");
+        let in_variant = WitType::Variant(vec![("h".into(), Some(WitType::Unsupported("future")))]);
+        assert_eq!(sql_type_of(&in_variant).unwrap_err(), "future");
+    }
+
+    fn record(fields: &[(&str, WitType)]) -> WitType {
+        WitType::Record(fields.iter().map(|(n, t)| (n.to_string(), t.clone())).collect())
+    }
+
+    #[test]
+    fn records_tuples_and_enums_become_generated_types() {
+        let point = record(&[("x", WitType::F64), ("y", WitType::F64)]);
+        let color = WitType::Enum(vec!["red".into(), "dark-blue".into()]);
+        let item = record(&[
+            ("unit-price", WitType::U32),
+            ("at", point.clone()),
+            ("tags", WitType::List(Box::new(WitType::String))),
+            ("pair", WitType::Tuple(vec![WitType::S32, WitType::String])),
+            ("color", WitType::Option(Box::new(color.clone()))),
+            ("perms", WitType::Flags(vec!["read".into(), "write".into()])),
+            ("shape", WitType::Variant(vec![("none".into(), None), ("circle".into(), Some(WitType::F32))])),
+        ]);
+        let mut names = std::collections::HashMap::new();
+        names.insert(point.clone(), "point".to_string());
+        names.insert(item.clone(), "line-item".to_string());
+        names.insert(color.clone(), "color".to_string());
+        let sig = ExportSig {
+            params: vec![("items".into(), WitType::List(Box::new(item.clone())))],
+            result: Some(WitType::List(Box::new(item))),
+        };
+        let mut plan = TypePlan::new(Some("shop"), &names);
+        let sql = plan.signature("normalize", &sig).unwrap();
+        assert_eq!(
+            sql.sql_text(),
+            "(\"items\" \"shop\".\"line_item\"[]) RETURNS SETOF \"shop\".\"line_item\""
+        );
+        let ddl: Vec<String> = plan.defs.iter().map(|d| d.ddl("shop")).collect();
+        assert_eq!(
+            ddl,
+            [
+                "CREATE TYPE \"shop\".\"point\" AS (\"x\" double precision, \"y\" double precision)",
+                "CREATE TYPE \"shop\".\"line_item_pair\" AS (\"f0\" integer, \"f1\" text)",
+                "CREATE TYPE \"shop\".\"color\" AS ENUM ('red', 'dark-blue')",
+                "CREATE TYPE \"shop\".\"line_item\" AS (\"unit_price\" bigint, \"at\" \"shop\".\"point\", \"tags\" text[], \"pair\" \"shop\".\"line_item_pair\", \"color\" \"shop\".\"color\", \"perms\" text[], \"shape\" jsonb)",
+            ]
+        );
+    }
+
+    #[test]
+    fn same_names_for_different_shapes_get_suffixes() {
+        let a = record(&[("x", WitType::S32)]);
+        let b = record(&[("y", WitType::S32)]);
+        let mut names = std::collections::HashMap::new();
+        names.insert(a.clone(), "row".to_string());
+        names.insert(b.clone(), "row".to_string());
+        let mut plan = TypePlan::new(None, &names);
+        assert_eq!(plan.map(&a, "h").unwrap().sql_name(), "\"row\"");
+        assert_eq!(plan.map(&b, "h").unwrap().sql_name(), "\"row_2\"");
+        assert_eq!(plan.map(&a, "h").unwrap().sql_name(), "\"row\"");
+        assert_eq!(plan.defs.len(), 2);
+    }
+
+    #[test]
+    fn lists_of_lists_and_variants_are_jsonb() {
+        let nested = WitType::List(Box::new(WitType::List(Box::new(WitType::String))));
+        assert_eq!(sql_type_of(&nested).unwrap().sql_name(), "jsonb");
+        let bytes_list = WitType::List(Box::new(WitType::List(Box::new(WitType::U8))));
+        assert_eq!(sql_type_of(&bytes_list).unwrap().sql_name(), "bytea[]");
+        let res = WitType::Result { ok: Some(Box::new(WitType::S32)), err: None };
+        assert_eq!(sql_type_of(&res).unwrap().sql_name(), "jsonb");
+        let flags = WitType::Flags(vec!["a".into()]);
+        assert_eq!(sql_type_of(&flags).unwrap().sql_name(), "text[]");
     }
 
     #[test]

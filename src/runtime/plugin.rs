@@ -281,17 +281,31 @@ pub fn interface_short_name(full: &str) -> String {
         .to_string()
 }
 
-/// The WIT text of the component's world, as `wit-component` decodes it.
-pub fn world_wit_text(bytes: &[u8]) -> String {
+/// What the component's WIT says beyond wasmtime's types: its world as text, and the names
+/// of its named types (records, enums, ...), which generated SQL types take.
+pub struct WitInfo {
+    pub text: String,
+    pub names: std::collections::HashMap<crate::types::WitType, String>,
+}
+
+/// Decode the component's WIT with `wit-component`.
+pub fn decode_wit(bytes: &[u8]) -> WitInfo {
     let decoded = match wit_component::decode(bytes) {
         Ok(d) => d,
-        Err(e) => return format!("// could not decode the WIT of this component: {e}"),
+        Err(e) => {
+            return WitInfo {
+                text: format!("// could not decode the WIT of this component: {e}"),
+                names: Default::default(),
+            };
+        }
     };
+    let names = crate::types::wit_type_names(decoded.resolve());
     let mut printer = wit_component::WitPrinter::default();
-    match printer.print(decoded.resolve(), decoded.package(), &[]) {
+    let text = match printer.print(decoded.resolve(), decoded.package(), &[]) {
         Ok(()) => printer.output.to_string(),
         Err(e) => format!("// could not print the WIT of this component: {e}"),
-    }
+    };
+    WitInfo { text, names }
 }
 
 #[cfg(test)]

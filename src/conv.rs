@@ -1,0 +1,272 @@
+//! Binding a function's SQL types to its export's WIT types: the checks the validator runs,
+//! and the conversion plan ([`Conv`]) the call path follows.
+//!
+//! Composite types match records and tuples by attribute name (`f0`, `f1`, ... for tuples),
+//! so a table's row type fits a record whose fields its columns name, in any order. As a
+//! parameter, a composite may have columns no field names (they are not passed) and may lack
+//! columns for `option` fields (they are `none`); as a result, every field needs a column and
+//! columns no field names are NULL. Enums match when their labels are exactly the WIT cases.
+
+use pgrx::prelude::*;
+use pgrx::pg_sys;
+
+use crate::error::{PluginError, PluginResult};
+use crate::types::{SqlType, WitType, sql_ident, sql_type_of};
+
+/// Which way values travel through a bound type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// SQL → guest (a parameter).
+    In,
+    /// Guest → SQL (a result).
+    Out,
+}
+
+/// One field of a record or tuple and the attribute it travels in.
+#[derive(Debug, Clone)]
+pub struct FieldConv {
+    /// WIT field name (`f0`... for tuples).
+    pub name: String,
+    /// Index of the attribute in the composite's tuple descriptor; `None` for an option
+    /// field the composite has no column for (always `none`).
+    pub attno: Option<usize>,
+    pub conv: Conv,
+}
+
+/// How one value converts between its SQL datum and its component value.
+#[derive(Debug, Clone)]
+pub enum Conv {
+    /// A built-in scalar (including `list<u8>` as bytea); the WIT type picks the conversion.
+    Scalar(WitType),
+    /// jsonb holding the JSON form of the WIT type.
+    Json(WitType),
+    /// `option<T>`: NULL is `none`.
+    Option(Box<Conv>),
+    /// `list<T>` as a one-dimensional array.
+    List {
+        elem: Box<Conv>,
+        elem_oid: pg_sys::Oid,
+        typlen: i16,
+        byval: bool,
+        align: std::ffi::c_char,
+    },
+    /// flags as `text[]` of the names that are set.
+    Flags(Vec<String>),
+    /// An enum: `oids[i]` is the pg_enum row of WIT case `cases[i]`.
+    Enum {
+        cases: Vec<String>,
+        oids: Vec<pg_sys::Oid>,
+    },
+    /// A record (or tuple, when `tuple`) as a composite type.
+    Composite {
+        typoid: pg_sys::Oid,
+        natts: usize,
+        fields: Vec<FieldConv>,
+        tuple: bool,
+    },
+}
+
+pub(crate) fn format_type(oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be accepts any OID and returns a palloc'd C string.
+    unsafe {
+        let p = pg_sys::format_type_be(oid);
+        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+/// Attributes of a composite type: (name, type, index), dropped ones left out.
+fn attributes(typoid: pg_sys::Oid) -> (usize, Vec<(String, pg_sys::Oid, usize)>) {
+    // SAFETY: the caller checked `typoid` is a composite type; the copy is palloc'd and the
+    // attribute array has natts entries.
+    unsafe {
+        let desc = pg_sys::lookup_rowtype_tupdesc_copy(typoid, -1);
+        let natts = (*desc).natts as usize;
+        let attrs = (*desc).attrs.as_slice(natts);
+        let out = attrs
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !a.attisdropped)
+            .map(|(i, a)| {
+                let name = std::ffi::CStr::from_ptr(a.attname.data.as_ptr())
+                    .to_string_lossy()
+                    .into_owned();
+                (name, a.atttypid, i)
+            })
+            .collect();
+        pg_sys::FreeTupleDesc(desc);
+        (natts, out)
+    }
+}
+
+/// The labels of an enum type with their pg_enum OIDs.
+fn enum_labels(typoid: pg_sys::Oid) -> PluginResult<Vec<(String, pg_sys::Oid)>> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT enumlabel::pg_catalog.text, oid FROM pg_catalog.pg_enum \
+             WHERE enumtypid OPERATOR(pg_catalog.=) $1 ORDER BY enumsortorder",
+            None,
+            &[typoid.into()],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push((
+                row.get::<String>(1)?.unwrap_or_default(),
+                row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::Oid::INVALID),
+            ));
+        }
+        Ok(out)
+    })
+    .map_err(|e: pgrx::spi::Error| PluginError::Internal(format!("catalog access failed: {e}")))
+}
+
+/// Bind SQL type `oid` to WIT type `ty`; `Err(reason)` says why they do not fit.
+pub fn bind(oid: pg_sys::Oid, ty: &WitType, dir: Dir) -> PluginResult<Result<Conv, String>> {
+    let expect = |what: &str| {
+        Ok(Err(format!(
+            "{} does not fit WIT type {ty}, which needs {what}",
+            format_type(oid)
+        )))
+    };
+    match ty {
+        WitType::Option(inner) => {
+            return Ok(bind(oid, inner, dir)?.map(|c| Conv::Option(Box::new(c))));
+        }
+        WitType::Record(fields) => {
+            // SAFETY: catalog lookups by OID.
+            if !unsafe { pg_sys::type_is_rowtype(oid) } || oid == pg_sys::RECORDOID {
+                return expect("a composite type");
+            }
+            let named: Vec<(String, &WitType)> =
+                fields.iter().map(|(n, t)| (n.clone(), t)).collect();
+            return bind_composite(oid, &named, false, dir);
+        }
+        WitType::Tuple(items) => {
+            // SAFETY: catalog lookups by OID.
+            if !unsafe { pg_sys::type_is_rowtype(oid) } || oid == pg_sys::RECORDOID {
+                return expect("a composite type with attributes f0, f1, ...");
+            }
+            let named: Vec<(String, &WitType)> = items
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("f{i}"), t))
+                .collect();
+            return bind_composite(oid, &named, true, dir);
+        }
+        WitType::Enum(cases) => {
+            // SAFETY: catalog lookup by OID.
+            if unsafe { pg_sys::get_typtype(oid) } != pg_sys::TYPTYPE_ENUM as std::ffi::c_char {
+                return expect("an enum type");
+            }
+            let labels = enum_labels(oid)?;
+            let mut oids = Vec::with_capacity(cases.len());
+            for case in cases {
+                match labels.iter().find(|(l, _)| l == case) {
+                    Some((_, o)) => oids.push(*o),
+                    None => return Ok(Err(format!("enum {} has no label '{case}'", format_type(oid)))),
+                }
+            }
+            if let Some((extra, _)) = labels.iter().find(|(l, _)| !cases.contains(l)) {
+                return Ok(Err(format!(
+                    "enum {} has label '{extra}', which is not a case of WIT type {ty}",
+                    format_type(oid)
+                )));
+            }
+            return Ok(Ok(Conv::Enum {
+                cases: cases.clone(),
+                oids,
+            }));
+        }
+        WitType::Flags(names) => {
+            if oid != pg_sys::TEXTARRAYOID {
+                return expect("text[]");
+            }
+            return Ok(Ok(Conv::Flags(names.clone())));
+        }
+        WitType::List(inner) if **inner != WitType::U8 => {
+            // SAFETY: catalog lookup by OID.
+            let elem_oid = unsafe { pg_sys::get_element_type(oid) };
+            if elem_oid != pg_sys::Oid::INVALID {
+                let elem = match bind(elem_oid, inner, dir)? {
+                    Ok(c) => c,
+                    Err(why) => return Ok(Err(format!("its elements: {why}"))),
+                };
+                let (mut typlen, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
+                // SAFETY: catalog lookup of an existing type.
+                unsafe { pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut byval, &mut align) };
+                return Ok(Ok(Conv::List {
+                    elem: Box::new(elem),
+                    elem_oid,
+                    typlen,
+                    byval,
+                    align,
+                }));
+            }
+            if oid == pg_sys::JSONBOID {
+                return Ok(Ok(Conv::Json(ty.clone())));
+            }
+            return expect("an array (or jsonb)");
+        }
+        _ => {}
+    }
+    // Scalars, variants, results: the one type the mapping table names.
+    match sql_type_of(ty) {
+        Ok(m) if !m.array => match m.sql {
+            crate::types::SqlBase::Scalar(SqlType::Jsonb) if oid == pg_sys::JSONBOID => {
+                Ok(Ok(Conv::Json(ty.clone())))
+            }
+            crate::types::SqlBase::Scalar(s) if s.oid() == oid => Ok(Ok(Conv::Scalar(ty.clone()))),
+            crate::types::SqlBase::Scalar(s) => expect(s.sql_name()),
+            crate::types::SqlBase::Generated(_) => expect("a generated type"),
+        },
+        Ok(_) => expect("an array"),
+        Err(t) => Err(PluginError::UnsupportedType(format!(
+            "WIT type {t} has no SQL mapping"
+        ))),
+    }
+}
+
+fn bind_composite(
+    oid: pg_sys::Oid,
+    fields: &[(String, &WitType)],
+    tuple: bool,
+    dir: Dir,
+) -> PluginResult<Result<Conv, String>> {
+    let (natts, attrs) = attributes(oid);
+    let mut out = Vec::with_capacity(fields.len());
+    for (name, ty) in fields {
+        let sql_name = sql_ident(name);
+        let attr = attrs.iter().find(|(a, ..)| *a == sql_name || a == name);
+        match attr {
+            Some((attname, atttype, index)) => match bind(*atttype, ty, dir)? {
+                Ok(conv) => out.push(FieldConv {
+                    name: name.clone(),
+                    attno: Some(*index),
+                    conv,
+                }),
+                Err(why) => {
+                    return Ok(Err(format!(
+                        "attribute {attname} of {}: {why}",
+                        format_type(oid)
+                    )));
+                }
+            },
+            None if dir == Dir::In && matches!(ty, WitType::Option(_)) => out.push(FieldConv {
+                name: name.clone(),
+                attno: None,
+                conv: Conv::Option(Box::new(Conv::Scalar(WitType::Bool))),
+            }),
+            None => {
+                return Ok(Err(format!(
+                    "{} has no attribute {sql_name} for field {name}",
+                    format_type(oid)
+                )));
+            }
+        }
+    }
+    Ok(Ok(Conv::Composite {
+        typoid: oid,
+        natts,
+        fields: out,
+        tuple,
+    }))
+}
