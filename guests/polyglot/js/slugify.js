@@ -92,3 +92,15 @@ export function slugifyMax(input, maxLen) {
   const i = cut.lastIndexOf('-');
   return i > 0 ? cut.slice(0, i) : cut;
 }
+
+// result<slugged, slug-error>: the returned value is ok; a thrown object with a `payload` is the
+// error, its payload the slug-error record. Record fields are camelCase (max-len is maxLen), and
+// an option is `undefined` (or null) for none.
+export function slugPost(post) {
+  const full = slug(post.title);
+  if (full === '') {
+    throw { payload: { title: post.title, reason: 'the title has no letter or digit' } };
+  }
+  const s = post.maxLen === undefined || post.maxLen === null ? full : slugifyMax(post.title, post.maxLen);
+  return { slug: s, truncated: s !== full };
+}

@@ -7,6 +7,7 @@ build it into a component with ./build.sh (componentize-py).
 from bisect import bisect_right
 
 import wit_world
+from componentize_py_types import Err
 from unicode_tables import ALNUM_BOUNDS, LOWER_MULTI, LOWER_RUNS
 
 # Rust's char::to_lowercase, from the generated table: ch.lower() agrees except for characters
@@ -71,3 +72,12 @@ class WitWorld(wit_world.WitWorld):
 
     def slugify_max(self, input: str, max_len: int) -> str:
         return slug_max(input, max_len)
+
+    def slug_post(self, post: wit_world.Post) -> wit_world.Slugged:
+        # result<slugged, slug-error>: return the ok value, raise Err(value) for the error.
+        full = slug(post.title)
+        if not full:
+            raise Err(wit_world.SlugError(title=post.title, reason="the title has no letter or digit"))
+        # option<u32> arrives as None or an int.
+        s = full if post.max_len is None else slug_max(post.title, post.max_len)
+        return wit_world.Slugged(slug=s, truncated=s != full)

@@ -1,5 +1,6 @@
--- The same slugify plugin written in Rust, Python (componentize-py) and JavaScript
--- (componentize-js): each installs, and all three give the same answers.
+-- The same slugify plugin written in Rust, Python (componentize-py), JavaScript
+-- (componentize-js) and C: each installs, and all give the same answers, for strings and for
+-- records, options and errors (slug-post).
 \set rust `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify.wasm"`
 \set python `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-py.wasm"`
 \set js `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify-js.wasm"`
@@ -23,12 +24,37 @@ SELECT id, n, slug_rs.slugify_max(title, n) AS rust,
 FROM titles, (VALUES (5), (9)) AS m(n) ORDER BY id, n;
 SELECT wasm_transform('slug_py', 'slugify', '["From JSON"]'), wasm_transform('slug_js', 'slugify', '["From JSON"]');
 
+-- slug-post: record post {title, max-len: option<u32>} in, result<record slugged, record
+-- slug-error> out. Each plugin has its own composite types (slug_rs.post, slug_py.post, ...).
+SELECT id, n, (slug_rs.slug_post(ROW(title, n))).*,
+       slug_py.slug_post(ROW(title, n))::text = slug_rs.slug_post(ROW(title, n))::text AS python_same,
+       slug_js.slug_post(ROW(title, n))::text = slug_rs.slug_post(ROW(title, n))::text AS js_same
+FROM titles, (VALUES (NULL), (5), (9)) AS m(n) WHERE title <> '' ORDER BY id, n NULLS FIRST;
+-- The error record becomes the ERROR's message and detail, the same from every language.
+SELECT outcome($$SELECT slug_rs.slug_post(ROW('¿?', NULL))$$) AS rust;
+SELECT outcome($$SELECT slug_py.slug_post(ROW('¿?', NULL))$$) AS python;
+SELECT outcome($$SELECT slug_js.slug_post(ROW('¿?', 3))$$) AS js;
+\set VERBOSITY default
+SELECT slug_py.slug_post(ROW('!!!', 4));
+SELECT slug_js.slug_post(ROW('!!!', 4));
+-- A NULL title is not an option: 22004, and the next call works.
+SELECT outcome($$SELECT slug_js.slug_post(ROW(NULL, 3))$$) AS js;
+SELECT (slug_js.slug_post(ROW('After the error', NULL))).slug;
+-- The JSON form too.
+SELECT wasm_transform('slug_py', 'slug-post', '[{"title": "From JSON!", "max_len": 4}]'),
+       wasm_transform('slug_js', 'slug-post', '[{"title": "From JSON!"}]');
+
 -- C (clang + wasi-libc + wit-bindgen c): a component with no imports at all. It classifies
 -- only ASCII (documented in slug.c), so it matches the others on ASCII titles.
 SELECT export FROM wasm.install('slug_c', decode(:'c', 'base64'), deterministic => true) ORDER BY 1;
 SELECT id, slug_c.slugify(title) = slug_rs.slugify(title) AS c_same,
        slug_c.slugify_max(title, 9) = slug_rs.slugify_max(title, 9) AS c_max_same
 FROM titles WHERE title ~ '^[\x01-\x7f]*$' ORDER BY id;
+SELECT id, n, slug_c.slug_post(ROW(title, n))::text = slug_rs.slug_post(ROW(title, n))::text AS c_same
+FROM titles, (VALUES (NULL), (5), (9)) AS m(n)
+WHERE title ~ '^[\x01-\x7f]*$' AND title <> '' ORDER BY id, n NULLS FIRST;
+SELECT outcome($$SELECT slug_c.slug_post(ROW('!?', NULL))$$) AS c;
+SELECT slug_c.slug_post(ROW('Cut me short', 0)), slug_c.slug_post(ROW('Cut me short', 6));
 SELECT slug_c.slugify('Grüße, Welt!') AS c_keeps_non_ascii;
 SELECT wasm.uninstall('slug_c');
 
