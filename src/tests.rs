@@ -69,8 +69,39 @@ mod tests {
     }
 
     #[pg_test]
+    fn records_become_composite_types_that_uninstall_drops() {
+        install("slugify", "slugify");
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) \
+                 FROM pg_attribute WHERE attrelid = 'slugify.post'::regclass AND attnum > 0"
+            )
+            .unwrap(),
+            "title text, max_len bigint"
+        );
+        assert_eq!(
+            one::<String>("SELECT (slugify.slug_post(ROW('Hello, big World!', 9))).slug").unwrap(),
+            "hello-big"
+        );
+        assert_eq!(
+            one::<bool>("SELECT (slugify.slug_post(ROW('Hello, World!', NULL))).truncated"),
+            Some(false)
+        );
+        assert_error(
+            "SELECT slugify.slug_post(ROW('!!', NULL))",
+            "38000",
+            "reason: the title has no letter or digit, title: !!",
+        );
+        Spi::run("SELECT wasm.uninstall('slugify')").unwrap();
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM pg_type WHERE typname IN ('post', 'slugged', 'slug_error')"),
+            Some(0)
+        );
+    }
+
+    #[pg_test]
     fn install_stores_bytes_and_creates_functions() {
-        assert_eq!(install("slugify", "slugify"), 2);
+        assert_eq!(install("slugify", "slugify"), 3);
         let bytes = fixture("slugify");
         assert_eq!(
             one::<String>("SELECT sha256 FROM wasm.plugins WHERE name = 'slugify'").unwrap(),
