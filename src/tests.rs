@@ -327,15 +327,31 @@ mod tests {
             Some("DISK")
         );
         assert_eq!(compilations(), before, "loaded from disk, not compiled");
-        // A damaged entry is discarded and recompiled from the table's bytes.
-        std::fs::write(&path, b"PGCWASM1 garbage").unwrap();
+        // A damaged entry is discarded and recompiled from the table's bytes. (Replaced by a
+        // rename, as the cache itself does: changing a mapped file in place would fault.)
+        let garbage = path.with_extension("garbage");
+        std::fs::write(&garbage, b"\x7fELF garbage").unwrap();
+        std::fs::rename(&garbage, &path).unwrap();
         crate::runtime::plugin::forget_compiled();
         assert_eq!(
             one::<String>("SELECT scalars.shout('again')").as_deref(),
             Some("AGAIN")
         );
         assert_eq!(compilations(), before + 1);
-        assert!(crate::runtime::cache::verify_entry(&std::fs::read(&path).unwrap()).is_some());
+        let sum_path = crate::runtime::cache::sum_path(&path);
+        assert!(crate::runtime::cache::verify_sum(
+            &std::fs::read(&sum_path).unwrap(),
+            &std::fs::read(&path).unwrap()
+        ));
+        // So is an entry whose checksum file is missing.
+        std::fs::remove_file(&sum_path).unwrap();
+        crate::runtime::plugin::forget_compiled();
+        assert_eq!(
+            one::<String>("SELECT scalars.shout('third')").as_deref(),
+            Some("THIRD")
+        );
+        assert_eq!(compilations(), before + 2);
+        assert!(sum_path.exists());
     }
 
     #[pg_test]
