@@ -130,15 +130,16 @@ LANGUAGES = [
     ("Rust (wit-bindgen)", "slugify.wasm"),
     ("Python (componentize-py)", "slugify-py.wasm"),
     ("JavaScript (componentize-js)", "slugify-js.wasm"),
+    ("C (clang, wit-bindgen c)", "slugify-c.wasm"),
 ]
 
 
 def languages(port, wasm_dir, rows):
     """Size, install (compile) time, first call in a new backend and per-row cost of the same
-    slugify plugin built from Rust, Python and JavaScript."""
+    slugify plugin built from Rust, Python, JavaScript and C."""
     psql(port, "bench", f"CREATE TABLE titles AS SELECT 'Title number ' || i || ', with Ünïcode & more!' AS t "
                         f"FROM generate_series(1, {rows}) i;")
-    print(f"### The same plugin in three languages (slugify of a ~35-char title, {rows} rows)")
+    print(f"### The same plugin in four languages (slugify of a ~35-char title, {rows} rows)")
     print()
     print("| language | size | install (compile) | first call, new backend | ns/row over scan |")
     print("|---|---:|---:|---:|---:|")
@@ -166,19 +167,25 @@ def time_query_on(port, table, expr, repeat):
 
 
 def memory(port, wasm_dir):
-    """RSS a backend gains by calling one export of each distinct component."""
+    """RSS a backend gains by calling one export of each of ten plugins: nine distinct
+    components, and the Rust slugify installed again under another name (it shares the
+    compiled code, but gets its own instance)."""
     plugins = [("bench", "bench.inc(1)"), ("lang0", "lang0.slugify('x')"),
-               ("lang1", "lang1.slugify('x')"), ("lang2", "lang2.slugify('x')")]
-    extra = [("scalars", "scalars.shout('x')"), ("hostile", "hostile.div(4, 2)")]
-    for name, _ in extra:
-        b64 = base64.b64encode(open(f"{wasm_dir}/{name}.wasm", "rb").read()).decode()
+               ("lang1", "lang1.slugify('x')"), ("lang2", "lang2.slugify('x')"),
+               ("lang3", "lang3.slugify('x')")]
+    extra = [("scalars", "scalars.shout('x')", "scalars"), ("hostile", "hostile.div(4, 2)", "hostile"),
+             ("shapes", "shapes.next_color('red')", "shapes"),
+             ("shapes2", "shapes2.next_color('red')", "shapes-v2"),
+             ("again", "again.slugify('x')", "slugify")]
+    for name, _, file in extra:
+        b64 = base64.b64encode(open(f"{wasm_dir}/{file}.wasm", "rb").read()).decode()
         psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'));")
-    plugins += extra
+    plugins += [(name, call) for name, call, _ in extra]
     rss = "(SELECT regexp_replace(l, '[^0-9]', '', 'g')::int8 FROM regexp_split_to_table(" \
           "pg_read_file('/proc/' || pg_backend_pid() || '/status'), E'\\n') l WHERE l LIKE 'VmRSS%')"
     sql = f"SELECT {rss};\n" + "".join(f"SELECT {call};\nSELECT {rss};\n" for _, call in plugins)
     out = psql(port, "bench", "\\pset tuples_only on\n" + sql)
-    print(f"### Backend memory (RSS) after calling {len(plugins)} different components")
+    print(f"### Backend memory (RSS) after calling {len(plugins)} plugins")
     print()
     print("| after | RSS (MB) | gain (MB) |")
     print("|---|---:|---:|")

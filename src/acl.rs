@@ -58,3 +58,17 @@ pub fn require_plugin_usage(plugin: &ResolvedPlugin) -> PluginResult<()> {
         )))
     }
 }
+
+unsafe extern "C-unwind" {
+    /// Postgres' `GetUserId`, called directly rather than through pgrx's error-catching
+    /// wrapper (a `sigsetjmp` per call): it only returns a backend-local variable and cannot
+    /// raise an error, and the call path asks for it on every row.
+    #[link_name = "GetUserId"]
+    fn get_user_id_direct() -> pg_sys::Oid;
+}
+
+/// The current role (`GetUserId()`), cheaply enough for every row.
+pub fn current_role() -> pg_sys::Oid {
+    // SAFETY: GetUserId takes no arguments, reads backend-local state and never raises.
+    unsafe { get_user_id_direct() }
+}

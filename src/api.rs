@@ -614,7 +614,11 @@ fn transform(
         },
     };
     let ex = &exports[index];
-    let what = format!("plugin \"{plugin}\" export \"{}\"", ex.name);
+    // Formatted only if a message needs it: this runs once per row.
+    let what = crate::handler::ExportLabel {
+        plugin,
+        export: &ex.name,
+    };
     let params = &ex.sig.params;
     let args: Vec<Val> = if positional_single {
         if params.len() != 1 {
@@ -643,7 +647,7 @@ fn transform(
 
 /// Arguments from a JSON array (in order) or object (by parameter name).
 fn json_args(
-    what: &str,
+    what: &dyn std::fmt::Display,
     params: &[(String, crate::types::WitType)],
     args: &Json,
 ) -> PluginResult<Vec<Val>> {

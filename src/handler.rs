@@ -239,8 +239,7 @@ unsafe fn bound_function(flinfo: *mut pg_sys::FmgrInfo) -> PluginResult<Rc<Bound
             bound
         }
     };
-    // SAFETY: GetUserId reads backend-local state.
-    let role = unsafe { pg_sys::GetUserId() };
+    let role = crate::acl::current_role();
     if bound.checked_role.get() != role {
         require_plugin_usage(&bound.plugin)?;
         bound.checked_role.set(role);
@@ -266,8 +265,7 @@ fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
         ret: binding.ret,
         fast: binding.fast,
         generation: current,
-        // SAFETY: GetUserId reads backend-local state.
-        checked_role: Cell::new(unsafe { pg_sys::GetUserId() }),
+        checked_role: Cell::new(crate::acl::current_role()),
     });
     BOUND.with(|b| b.borrow_mut().insert(fn_oid, bound.clone()));
     Ok(bound)
@@ -359,9 +357,9 @@ fn render_error_value(value: &serde_json::Value) -> String {
 }
 
 /// "plugin \"p\" export \"e\"", formatted only when a message needs it.
-struct ExportLabel<'a> {
-    plugin: &'a str,
-    export: &'a str,
+pub(crate) struct ExportLabel<'a> {
+    pub plugin: &'a str,
+    pub export: &'a str,
 }
 
 impl std::fmt::Display for ExportLabel<'_> {

@@ -62,8 +62,7 @@ fn current_lxid() -> pg_sys::LocalTransactionId {
 }
 
 fn current_role() -> pg_sys::Oid {
-    // SAFETY: GetUserId only reads backend-local state.
-    unsafe { pg_sys::GetUserId() }
+    crate::acl::current_role()
 }
 
 /// Whether Postgres wants the running statement or the backend to stop.
