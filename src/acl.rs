@@ -47,6 +47,18 @@ fn has_schema_usage(schema: &str) -> bool {
     }
 }
 
+/// [`require_plugin_usage`], remembered on the resolved plugin for the current role until the
+/// catalog changes: `wasm_transform` asks on every row.
+pub fn require_plugin_usage_cached(plugin: &ResolvedPlugin) -> PluginResult<()> {
+    let key = (current_role(), crate::catalog::generation());
+    if plugin.checked.get() == key {
+        return Ok(());
+    }
+    require_plugin_usage(plugin)?;
+    plugin.checked.set(key);
+    Ok(())
+}
+
 /// Calling or binding the plugin's exports: admins, or USAGE on the plugin's schema.
 pub fn require_plugin_usage(plugin: &ResolvedPlugin) -> PluginResult<()> {
     if is_admin() || has_schema_usage(&plugin.schema) {

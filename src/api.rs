@@ -5,13 +5,13 @@ use pgrx::{JsonB, PgSqlErrorCode, pg_sys};
 use serde_json::Value as Json;
 use wasmtime::component::Val;
 
-use crate::acl::{require_admin, require_plugin_usage};
+use crate::acl::{require_admin, require_plugin_usage_cached};
 use crate::catalog::{broadcast_change, invalidate_local, resolve_plugin};
 use crate::error::{OrReport, PluginError, PluginResult};
 use crate::guc;
 use crate::handler::{find_export, unwrap_result};
 use crate::json::{json_to_val, val_to_json};
-use crate::runtime::call::{call_export, discard_instances};
+use crate::runtime::call::{call_export, call_scalar_vals, discard_instances};
 use crate::runtime::plugin::{CompiledPlugin, decode_wit, load_component, sha256_hex};
 use crate::types::{SqlReturn, TypePlan, WitType, quote_ident, quote_literal, sql_ident};
 
@@ -596,7 +596,7 @@ fn transform(
     positional_single: bool,
 ) -> PluginResult<Option<Json>> {
     let resolved = resolve_plugin(plugin)?;
-    require_plugin_usage(&resolved)?;
+    require_plugin_usage_cached(&resolved)?;
     let exports = &resolved.compiled.exports;
     let index = match export {
         Some(name) => find_export(&resolved, name)?,
@@ -637,7 +637,10 @@ fn transform(
     } else {
         json_args(&what, params, &input)?
     };
-    let result = call_export(plugin, &resolved.compiled, index, &args)?;
+    let result = match call_scalar_vals(plugin, &resolved.compiled, index, &args) {
+        Some(typed) => typed?,
+        None => call_export(plugin, &resolved.compiled, index, &args)?,
+    };
     let (value, ty) = unwrap_result(result, ex.sig.result.as_ref(), &what)?;
     Ok(match (value, ty) {
         (Some(v), Some(t)) => Some(val_to_json(&t, &v)),
@@ -708,32 +711,73 @@ fn json_args(
     }
 }
 
-/// `wasm_transform` lives in `pg_catalog`, which every lookup searches first: callers need no
-/// `search_path`, and no schema earlier in it can shadow the function.
-#[pg_schema]
-mod pg_catalog {
-    use pgrx::JsonB;
-    use pgrx::prelude::*;
+// `wasm_transform` lives in `pg_catalog`, which every lookup searches first: callers need no
+// `search_path`, and no schema earlier in it can shadow the function. They are plain V1 C
+// functions (declared in lib.rs) rather than `#[pg_extern]`s, so that jsonb is read and built
+// in its binary form (see `crate::jsonb`) instead of through text both ways on every row.
 
-    use crate::error::OrReport;
+/// Postgres V1 info record for `wasm_transform(plugin, input)`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pg_finfo_wasm_transform_input() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
 
-    /// Call the plugin's `transform` export (or its only export) with `input` as its single
-    /// parameter; JSON in, JSON out.
-    #[pg_extern(name = "wasm_transform", volatile, parallel_unsafe)]
-    fn wasm_transform_input(plugin: &str, input: JsonB) -> Option<JsonB> {
-        super::transform(plugin, None, input.0, true)
-            .or_report()
-            .map(JsonB)
+/// Postgres V1 info record for `wasm_transform(plugin, export, args)`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pg_finfo_wasm_transform_export() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// Run `transform` for a STRICT call whose last argument is jsonb and whose others are text;
+/// a JSON result as jsonb, no result as NULL.
+///
+/// # Safety
+/// `fcinfo` must be the call info of a function declared as lib.rs declares these.
+unsafe fn transform_call(
+    fcinfo: pg_sys::FunctionCallInfo,
+    with_export: bool,
+) -> PluginResult<pg_sys::Datum> {
+    // SAFETY: the functions are STRICT with (text, jsonb) or (text, text, jsonb) arguments.
+    unsafe {
+        let args = (*fcinfo).args.as_slice(if with_export { 3 } else { 2 });
+        let plugin = crate::jsonb::text_arg(args[0].value);
+        let export = with_export.then(|| crate::jsonb::text_arg(args[1].value));
+        let input = crate::jsonb::jsonb_to_json(args[args.len() - 1].value)?;
+        match transform(plugin, export, input, !with_export)? {
+            Some(json) => {
+                (*fcinfo).isnull = false;
+                crate::jsonb::json_to_jsonb(&json)
+            }
+            None => {
+                (*fcinfo).isnull = true;
+                Ok(pg_sys::Datum::from(0))
+            }
+        }
     }
+}
 
-    /// Call any export of the plugin; `args` is a JSON array of its parameters in order, or an
-    /// object keyed by parameter name.
-    #[pg_extern(name = "wasm_transform", volatile, parallel_unsafe)]
-    fn wasm_transform_export(plugin: &str, export: &str, args: JsonB) -> Option<JsonB> {
-        super::transform(plugin, Some(export), args.0, false)
-            .or_report()
-            .map(JsonB)
-    }
+/// `wasm_transform(plugin text, input jsonb) RETURNS jsonb`: call the plugin's `transform`
+/// export (or its only export) with `input` as its single parameter.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn wasm_transform_input(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: called by the function manager as declared in lib.rs.
+    unsafe { transform_call(fcinfo, false) }.or_report()
+}
+
+/// `wasm_transform(plugin text, export text, args jsonb) RETURNS jsonb`: call any export;
+/// `args` is a JSON array of its parameters in order, or an object keyed by parameter name.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn wasm_transform_export(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: called by the function manager as declared in lib.rs.
+    unsafe { transform_call(fcinfo, true) }.or_report()
 }
 
 #[cfg(test)]

@@ -24,6 +24,9 @@ pub struct ResolvedPlugin {
     pub deterministic: bool,
     /// The compiled component.
     pub compiled: Rc<CompiledPlugin>,
+    /// The last role that passed the privilege check, and the catalog generation it passed
+    /// in (privilege and role membership changes bump the generation).
+    pub checked: Cell<(pg_sys::Oid, u64)>,
 }
 
 thread_local! {
@@ -63,11 +66,13 @@ pub fn register_callbacks() {
     // as Postgres requires, from _PG_init.
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(Some(relcache_callback), pg_sys::Datum::from(0));
-        // Function definitions, and schema privileges (GRANT/REVOKE USAGE), that bound
-        // functions were checked against.
+        // Function definitions, schema privileges (GRANT/REVOKE USAGE) and role membership
+        // (GRANT/REVOKE wasm_admin) that bound functions and resolved plugins were checked
+        // against.
         for cache in [
             pg_sys::SysCacheIdentifier::PROCOID,
             pg_sys::SysCacheIdentifier::NAMESPACEOID,
+            pg_sys::SysCacheIdentifier::AUTHMEMMEMROLE,
         ] {
             pg_sys::CacheRegisterSyscacheCallback(
                 cache as i32,
@@ -180,6 +185,7 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
         schema,
         deterministic,
         compiled,
+        checked: Cell::new((pg_sys::Oid::INVALID, u64::MAX)),
     });
     PLUGINS.with(|p| p.borrow_mut().insert(name.to_string(), resolved.clone()));
     Ok(resolved)

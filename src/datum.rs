@@ -265,6 +265,38 @@ unsafe fn scalar_to_val(
     }
 }
 
+/// The elements of a one-dimensional `bigint[]` in place, without copying them; `None` when
+/// the array has NULL elements.
+///
+/// # Safety
+/// `datum` must be a non-null `bigint[]` datum; the slice lives as long as the detoasted array
+/// (the current memory context).
+pub(crate) unsafe fn int8_array_slice<'a>(
+    datum: pg_sys::Datum,
+    what: &dyn Display,
+) -> PluginResult<Option<&'a [i64]>> {
+    // SAFETY: a detoasted int8 array: 8-byte aligned elements, every bit pattern a valid i64,
+    // no NULL bitmap once `any_nulls` says so.
+    unsafe {
+        let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+        let mut raw = pgrx::array::RawArray::from_ptr(std::ptr::NonNull::new_unchecked(array));
+        if raw.dims().len() > 1 {
+            return Err(too_many_dimensions(what, raw.dims().len()));
+        }
+        if raw.oid() != pg_sys::INT8OID || raw.any_nulls() {
+            return Ok(None);
+        }
+        Ok(Some(raw.data::<i64>().as_ref()))
+    }
+}
+
+fn too_many_dimensions(what: &dyn Display, ndim: usize) -> PluginError {
+    PluginError::bad_value(
+        PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
+        format!("{what}: a WIT list takes a one-dimensional array, not {ndim} dimensions"),
+    )
+}
+
 /// The elements of a one-dimensional array datum, with their null flags.
 ///
 /// # Safety
@@ -278,13 +310,7 @@ pub(crate) unsafe fn array_elements(
     unsafe {
         let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
         if (*array).ndim > 1 {
-            return Err(PluginError::bad_value(
-                PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
-                format!(
-                    "{what}: a WIT list takes a one-dimensional array, not {} dimensions",
-                    (*array).ndim
-                ),
-            ));
+            return Err(too_many_dimensions(what, (*array).ndim as usize));
         }
         let elemtype = (*array).elemtype;
         let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);

@@ -440,20 +440,19 @@ unsafe fn call_fast(
                 let (rows,): (Vec<String>,) = call_typed(name, compiled, export, (strs,))?;
                 let rows = rows
                     .into_iter()
-                    .map(|s| string_to_datum(s, &result).map(|d| single(Some(d))));
+                    .map(|s| string_to_datum(s, &result).map(|d| Row::Single(Some(d))));
                 return_rows(fcinfo, pg_sys::TEXTOID, false, rows, &result)?;
                 return Ok(Fast::Set);
             }
             FastPath::S64ListToS64Set => {
-                let elems = crate::datum::array_elements(arg(0), &first_arg)?;
-                if elems.iter().any(|(_, null)| *null) {
+                // The array's own elements go to the guest: no copy on our side.
+                let Some(values) = crate::datum::int8_array_slice(arg(0), &first_arg)? else {
                     return Ok(Fast::Dynamic);
-                }
-                let values: Vec<i64> = elems.iter().map(|(d, _)| d.value() as i64).collect();
+                };
                 let (rows,): (Vec<i64>,) = call_typed(name, compiled, export, (values,))?;
                 let rows = rows
                     .into_iter()
-                    .map(|v| Ok(single(Some(pg_sys::Datum::from(v)))));
+                    .map(|v| Ok(Row::Single(Some(pg_sys::Datum::from(v)))));
                 return_rows(fcinfo, pg_sys::INT8OID, false, rows, &result)?;
                 return Ok(Fast::Set);
             }
@@ -498,15 +497,12 @@ unsafe fn call_fast(
     Ok(Fast::Value(datum))
 }
 
-/// One row of a set: attribute values and null flags.
-type Row = (Vec<pg_sys::Datum>, Vec<bool>);
-
-/// A single-column row holding `datum` (`None`: NULL).
-fn single(datum: Option<pg_sys::Datum>) -> Row {
-    (
-        vec![datum.unwrap_or(pg_sys::Datum::from(0))],
-        vec![datum.is_none()],
-    )
+/// One row of a set.
+enum Row {
+    /// One column (`None`: NULL), with no allocation per row.
+    Single(Option<pg_sys::Datum>),
+    /// A composite's attribute values and null flags.
+    Attributes(Vec<pg_sys::Datum>, Vec<bool>),
 }
 
 /// Hand rows to the executor as the result of a set-returning call (materialize mode). Rows
@@ -548,10 +544,28 @@ unsafe fn return_rows(
         pg_sys::MemoryContextSwitchTo(old);
         let natts = (*desc).natts as usize;
         for row in rows {
-            let (mut values, mut nulls) = row?;
-            values.resize(natts, pg_sys::Datum::from(0));
-            nulls.resize(natts, true);
-            pg_sys::tuplestore_putvalues(store, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+            match row? {
+                Row::Single(datum) => {
+                    let mut values = [datum.unwrap_or(pg_sys::Datum::from(0))];
+                    let mut nulls = [datum.is_none()];
+                    pg_sys::tuplestore_putvalues(
+                        store,
+                        desc,
+                        values.as_mut_ptr(),
+                        nulls.as_mut_ptr(),
+                    );
+                }
+                Row::Attributes(mut values, mut nulls) => {
+                    values.resize(natts, pg_sys::Datum::from(0));
+                    nulls.resize(natts, true);
+                    pg_sys::tuplestore_putvalues(
+                        store,
+                        desc,
+                        values.as_mut_ptr(),
+                        nulls.as_mut_ptr(),
+                    );
+                }
+            }
         }
         (*rsinfo).returnMode = pg_sys::SetFunctionReturnMode::SFRM_Materialize;
         (*rsinfo).setResult = store;
@@ -581,14 +595,17 @@ unsafe fn return_set(
         },
         _ => None,
     };
+    let attributes = |(values, nulls)| Row::Attributes(values, nulls);
     let rows = items.into_iter().map(|item| match (record, item) {
-        (Some((natts, _)), Val::Option(None)) => Ok((
+        (Some((natts, _)), Val::Option(None)) => Ok(Row::Attributes(
             vec![pg_sys::Datum::from(0); natts],
             vec![true; natts],
         )),
-        (Some((natts, fields)), Val::Option(Some(v))) => composite_values(*v, natts, fields, what),
-        (Some((natts, fields)), v) => composite_values(v, natts, fields, what),
-        (None, v) => val_to_datum(v, elem, what).map(single),
+        (Some((natts, fields)), Val::Option(Some(v))) => {
+            composite_values(*v, natts, fields, what).map(attributes)
+        }
+        (Some((natts, fields)), v) => composite_values(v, natts, fields, what).map(attributes),
+        (None, v) => val_to_datum(v, elem, what).map(Row::Single),
     });
     // SAFETY: the caller's contract; the rows are made of elem_oid's values.
     unsafe { return_rows(fcinfo, elem_oid, record.is_some(), rows, what) }

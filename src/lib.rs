@@ -14,6 +14,7 @@ mod error;
 mod guc;
 mod handler;
 mod json;
+mod jsonb;
 mod runtime;
 mod types;
 
@@ -62,6 +63,15 @@ CREATE FUNCTION wasm.wasm_validator(oid) RETURNS void
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'wasm_validator';
 CREATE TRUSTED LANGUAGE wasm HANDLER wasm.wasm_call_handler VALIDATOR wasm.wasm_validator;
 COMMENT ON LANGUAGE wasm IS 'Functions that call exports of WebAssembly components installed with wasm.install';
+
+CREATE FUNCTION pg_catalog.wasm_transform(plugin text, input jsonb) RETURNS jsonb
+    LANGUAGE c STRICT VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'wasm_transform_input';
+COMMENT ON FUNCTION pg_catalog.wasm_transform(text, jsonb) IS
+    'Call the plugin''s transform export (or its only export) with input as its single parameter; JSON in, JSON out';
+CREATE FUNCTION pg_catalog.wasm_transform(plugin text, export text, args jsonb) RETURNS jsonb
+    LANGUAGE c STRICT VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'wasm_transform_export';
+COMMENT ON FUNCTION pg_catalog.wasm_transform(text, text, jsonb) IS
+    'Call any export of the plugin; args is a JSON array of its parameters in order, or an object keyed by parameter name';
 "#,
     name = "bootstrap",
     bootstrap

@@ -320,6 +320,48 @@ where
     })
 }
 
+/// Call a scalar fast-path export with already-converted values through the typed API
+/// (`wasm_transform` uses it: a dynamic call costs several times a typed one). `None` when the
+/// signature or the values do not fit a fast path.
+pub fn call_scalar_vals(
+    plugin: &str,
+    compiled: &CompiledPlugin,
+    export: usize,
+    args: &[Val],
+) -> Option<PluginResult<Option<Val>>> {
+    use crate::types::FastPath as F;
+    let call = |f: &dyn Fn() -> PluginResult<Val>| Some(f().map(Some));
+    match (compiled.exports[export].fast, args) {
+        (F::S64ToS64, [Val::S64(x)]) => call(&|| {
+            call_typed::<(i64,), (i64,)>(plugin, compiled, export, (*x,)).map(|(r,)| Val::S64(r))
+        }),
+        (F::S32ToS32, [Val::S32(x)]) => call(&|| {
+            call_typed::<(i32,), (i32,)>(plugin, compiled, export, (*x,)).map(|(r,)| Val::S32(r))
+        }),
+        (F::F64ToF64, [Val::Float64(x)]) => call(&|| {
+            call_typed::<(f64,), (f64,)>(plugin, compiled, export, (*x,))
+                .map(|(r,)| Val::Float64(r))
+        }),
+        (F::F64F64ToF64, [Val::Float64(a), Val::Float64(b)]) => call(&|| {
+            call_typed::<(f64, f64), (f64,)>(plugin, compiled, export, (*a, *b))
+                .map(|(r,)| Val::Float64(r))
+        }),
+        (F::StrToStr, [Val::String(s)]) => call(&|| {
+            call_typed::<(&str,), (String,)>(plugin, compiled, export, (s.as_str(),))
+                .map(|(r,)| Val::String(r))
+        }),
+        (F::StrToBool, [Val::String(s)]) => call(&|| {
+            call_typed::<(&str,), (bool,)>(plugin, compiled, export, (s.as_str(),))
+                .map(|(r,)| Val::Bool(r))
+        }),
+        (F::StrToS64, [Val::String(s)]) => call(&|| {
+            call_typed::<(&str,), (i64,)>(plugin, compiled, export, (s.as_str(),))
+                .map(|(r,)| Val::S64(r))
+        }),
+        _ => None,
+    }
+}
+
 /// Put the tail of what the guest wrote to stderr before a trap into the error's detail.
 fn with_guest_stderr(err: PluginError, stderr: &str) -> PluginError {
     match err {

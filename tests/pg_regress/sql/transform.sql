@@ -40,5 +40,15 @@ SELECT outcome($$SELECT wasm_transform('scalars', 'missing', '[]')$$);
 SELECT outcome($$SELECT wasm_transform('nobody', '1')$$);
 SELECT wasm_transform('scalars', 'shout', '["still works"]');
 
+-- jsonb is read and built in its binary form: numbers of every kind, nesting, Unicode.
+SELECT v, wasm_transform('scalars', 'echo-f64', jsonb_build_array(v::jsonb)) AS f64
+FROM (VALUES ('1.5'), ('-0.25'), ('1e300'), ('123456789.125'), ('"NaN"'), ('"-Infinity"'), ('0')) x(v);
+SELECT wasm_transform('scalars', 'echo-s64', '[-9223372036854775808]'),
+       wasm_transform('scalars', 'echo-u64', '[18446744073709551615]'),
+       wasm_transform('scalars', 'shout', '["ñ 日本 \ud83d\ude00"]');
+-- A result string with NUL cannot be jsonb: 22P05, and the next call works.
+SELECT outcome($$SELECT wasm_transform('scalars', 'nul-string', '[]')$$);
+SELECT wasm_transform('scalars', 'shout', '["after"]');
+
 SELECT wasm.uninstall('scalars');
 SELECT wasm.uninstall('slugify');
