@@ -17,7 +17,8 @@ CREATE EXTENSION plpython3u;
 CREATE EXTENSION plperl;
 CREATE EXTENSION pllua;
 CREATE TABLE t AS
-  SELECT i::int8 AS i, md5(i::text) AS s, i::float8 / 3 AS f
+  SELECT i::int8 AS i, md5(i::text) AS s, i::float8 / 3 AS f,
+         jsonb_build_array(i) AS ij, jsonb_build_array(md5(i::text)) AS sj
   FROM generate_series(1, {rows}) i;
 VACUUM ANALYZE t;
 
@@ -46,8 +47,10 @@ CASES = [
         ("PL/Perl", "perl_inc(i)"),
         ("PL/Lua", "lua_inc(i)"),
         ("pg_component typed", "bench.inc(i)"),
-        ("pg_component wasm_transform", "wasm_transform('bench', 'inc', jsonb_build_array(i))"),
+        ("pg_component wasm_transform (jsonb built per row)", "wasm_transform('bench', 'inc', jsonb_build_array(i))"),
+        ("pg_component wasm_transform (jsonb column)", "wasm_transform('bench', 'inc', ij)"),
         ("pg_component batch (int8[] -> SETOF, one call)", BATCH + "bench.inc_all(array_agg(i))"),
+        ("built-in batch of the same shape (unnest(array_agg(i)) + 1, C)", BATCH + "unnest(array_agg(i)) + 1"),
     ]),
     ("text -> text (upper of 32 chars)", [
         ("built-in upper()", "upper(s)"),
@@ -57,8 +60,10 @@ CASES = [
         ("PL/Perl", "perl_upper(s)"),
         ("PL/Lua", "lua_upper(s)"),
         ("pg_component typed", "bench.upper(s)"),
-        ("pg_component wasm_transform", "wasm_transform('bench', 'upper', jsonb_build_array(s))"),
+        ("pg_component wasm_transform (jsonb built per row)", "wasm_transform('bench', 'upper', jsonb_build_array(s))"),
+        ("pg_component wasm_transform (jsonb column)", "wasm_transform('bench', 'upper', sj)"),
         ("pg_component batch (text[] -> SETOF, one call)", BATCH + "bench.upper_all(array_agg(s))"),
+        ("built-in batch of the same shape (upper(unnest(array_agg(s))), C)", BATCH + "upper(unnest(array_agg(s)))"),
     ]),
 ]
 
@@ -78,7 +83,8 @@ def time_query(port, expr, repeat):
         query = f"SELECT count(*) FROM (SELECT {expr[len(BATCH):]} FROM t) b;\n"
     else:
         query = f"SELECT count({expr}) FROM t;\n"
-    sql = query * (repeat + 1)  # first run warms the backend
+    # JIT off: compiling expressions would add a fixed cost that differs between peers.
+    sql = "SET jit = off;\n" + query * (repeat + 1)  # first run warms the backend
     out = psql(port, "bench", sql, timing=True)
     times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
     return min(times[1:])
@@ -160,7 +166,7 @@ def languages(port, wasm_dir, rows):
 
 
 def time_query_on(port, table, expr, repeat):
-    sql = f"SELECT count({expr}) FROM {table};\n" * (repeat + 1)
+    sql = "SET jit = off;\n" + f"SELECT count({expr}) FROM {table};\n" * (repeat + 1)
     out = psql(port, "bench", sql, timing=True)
     times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
     return min(times[1:])

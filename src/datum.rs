@@ -367,7 +367,7 @@ fn make_array(
 }
 
 /// A guest string as a `text` datum; a NUL character, which text cannot hold, is 22021.
-pub fn string_to_datum(s: String, what: &dyn Display) -> PluginResult<pg_sys::Datum> {
+pub fn string_to_datum(s: &str, what: &dyn Display) -> PluginResult<pg_sys::Datum> {
     if s.contains('\0') {
         return Err(PluginError::bad_value(
             PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
@@ -490,7 +490,7 @@ fn scalar_to_datum(
         (_, Val::Float32(f)) => f.into_datum(),
         (_, Val::Float64(f)) => f.into_datum(),
         (_, Val::Char(c)) => c.to_string().into_datum(),
-        (_, Val::String(s)) => Some(string_to_datum(s, what)?),
+        (_, Val::String(s)) => Some(string_to_datum(&s, what)?),
         (WitType::List(inner), Val::List(items)) if **inner == WitType::U8 => {
             let bytes: Vec<u8> = items
                 .iter()

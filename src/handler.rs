@@ -207,6 +207,18 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
 struct CallSite {
     generation: u64,
     bound: *const BoundFunction,
+    /// Rows of a batch call still to hand out one per call (value-per-call mode), or null.
+    pending: *mut PendingRows,
+}
+
+/// The results of one batch call, returned one per call. Lives in its own memory context
+/// (with its datums), deleted when the last row is out or the expression context shuts down
+/// (a LIMIT, a rescan, an error).
+struct PendingRows {
+    context: pg_sys::MemoryContext,
+    values: *mut pg_sys::Datum,
+    len: usize,
+    next: usize,
 }
 
 /// The binding of the function `flinfo` calls: from `fn_extra` (no lookup at all), else from
@@ -231,10 +243,9 @@ unsafe fn bound_function(flinfo: *mut pg_sys::FmgrInfo) -> PluginResult<Rc<Bound
             } else {
                 site
             };
-            site.write(CallSite {
-                generation: current,
-                bound: Rc::as_ptr(&bound),
-            });
+            // A batch in progress (if any) stays with the call site.
+            (*site).generation = current;
+            (*site).bound = Rc::as_ptr(&bound);
             (*flinfo).fn_extra = site.cast();
             bound
         }
@@ -391,6 +402,8 @@ enum Fast {
     Value(pg_sys::Datum),
     /// The rows of a set, already handed to the executor.
     Set,
+    /// One row of a set in value-per-call mode (`isDone` and `isnull` already set).
+    Row(pg_sys::Datum),
 }
 
 /// Typed call of a fast-path signature; `Fast::Dynamic` when the arguments need the dynamic
@@ -429,6 +442,10 @@ unsafe fn call_fast(
         match bound.fast {
             FastPath::Dynamic => return Ok(Fast::Dynamic),
             FastPath::StrListToStrSet => {
+                let vpc = value_per_call(fcinfo);
+                if let Some(next) = vpc.and_then(|rsinfo| next_pending(fcinfo, rsinfo)) {
+                    return Ok(Fast::Row(next));
+                }
                 let elems = crate::datum::array_elements(arg(0), &first_arg)?;
                 if elems.iter().any(|(_, null)| *null) {
                     return Ok(Fast::Dynamic);
@@ -438,18 +455,34 @@ unsafe fn call_fast(
                     .map(|(d, _)| <&str>::from_datum(*d, false).unwrap_or_default())
                     .collect();
                 let (rows,): (Vec<String>,) = call_typed(name, compiled, export, (strs,))?;
+                if let Some(rsinfo) = vpc {
+                    let datum = start_pending(fcinfo, rsinfo, rows.len(), |i| {
+                        string_to_datum(&rows[i], &result)
+                    })?;
+                    return Ok(Fast::Row(datum));
+                }
                 let rows = rows
                     .into_iter()
-                    .map(|s| string_to_datum(s, &result).map(|d| Row::Single(Some(d))));
+                    .map(|s| string_to_datum(&s, &result).map(|d| Row::Single(Some(d))));
                 return_rows(fcinfo, pg_sys::TEXTOID, false, rows, &result)?;
                 return Ok(Fast::Set);
             }
             FastPath::S64ListToS64Set => {
+                let vpc = value_per_call(fcinfo);
+                if let Some(next) = vpc.and_then(|rsinfo| next_pending(fcinfo, rsinfo)) {
+                    return Ok(Fast::Row(next));
+                }
                 // The array's own elements go to the guest: no copy on our side.
                 let Some(values) = crate::datum::int8_array_slice(arg(0), &first_arg)? else {
                     return Ok(Fast::Dynamic);
                 };
                 let (rows,): (Vec<i64>,) = call_typed(name, compiled, export, (values,))?;
+                if let Some(rsinfo) = vpc {
+                    let datum = start_pending(fcinfo, rsinfo, rows.len(), |i| {
+                        Ok(pg_sys::Datum::from(rows[i]))
+                    })?;
+                    return Ok(Fast::Row(datum));
+                }
                 let rows = rows
                     .into_iter()
                     .map(|v| Ok(Row::Single(Some(pg_sys::Datum::from(v)))));
@@ -480,7 +513,7 @@ unsafe fn call_fast(
             FastPath::StrToStr => {
                 let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
                 let (r,): (String,) = call_typed(name, compiled, export, (s,))?;
-                string_to_datum(r, &result)?
+                string_to_datum(&r, &result)?
             }
             FastPath::StrToBool => {
                 let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
@@ -503,6 +536,131 @@ enum Row {
     Single(Option<pg_sys::Datum>),
     /// A composite's attribute values and null flags.
     Attributes(Vec<pg_sys::Datum>, Vec<bool>),
+}
+
+/// The ReturnSetInfo of a set-returning call that allows value-per-call mode, if this is one.
+///
+/// # Safety
+/// `fcinfo` must be the valid call info of the call in progress.
+unsafe fn value_per_call(fcinfo: pg_sys::FunctionCallInfo) -> Option<*mut pg_sys::ReturnSetInfo> {
+    // SAFETY: resultinfo is null or a node; its tag is checked before it is used as one.
+    unsafe {
+        let rsinfo = (*fcinfo).resultinfo as *mut pg_sys::ReturnSetInfo;
+        (!rsinfo.is_null()
+            && (*rsinfo).type_ == pg_sys::NodeTag::T_ReturnSetInfo
+            && ((*rsinfo).allowedModes & pg_sys::SetFunctionReturnMode::SFRM_ValuePerCall as i32)
+                != 0)
+            .then_some(rsinfo)
+    }
+}
+
+/// Drop a call site's pending rows; also the expression-context shutdown callback.
+#[pg_guard]
+unsafe extern "C-unwind" fn drop_pending(arg: pg_sys::Datum) {
+    let site = arg.cast_mut_ptr::<CallSite>();
+    // SAFETY: `arg` is the CallSite the callback was registered with (in fn_mcxt, which
+    // outlives the expression context); its pending rows live in their own context.
+    unsafe {
+        let pending = (*site).pending;
+        if !pending.is_null() {
+            (*site).pending = std::ptr::null_mut();
+            pg_sys::MemoryContextDelete((*pending).context);
+        }
+    }
+}
+
+/// The next row of a batch in progress at this call site, in value-per-call mode: `None` when
+/// no batch is in progress. Sets `isDone` (and `isnull` at the end).
+///
+/// # Safety
+/// `fcinfo` must be the valid call info of the call in progress; `rsinfo` its ReturnSetInfo.
+unsafe fn next_pending(
+    fcinfo: pg_sys::FunctionCallInfo,
+    rsinfo: *mut pg_sys::ReturnSetInfo,
+) -> Option<pg_sys::Datum> {
+    // SAFETY: fn_extra is null or our CallSite; pending rows are valid until dropped.
+    unsafe {
+        let site = (*(*fcinfo).flinfo).fn_extra as *mut CallSite;
+        if site.is_null() || (*site).pending.is_null() {
+            return None;
+        }
+        let pending = (*site).pending;
+        if (*pending).next < (*pending).len {
+            let datum = *(*pending).values.add((*pending).next);
+            (*pending).next += 1;
+            (*rsinfo).isDone = pg_sys::ExprDoneCond::ExprMultipleResult;
+            (*fcinfo).isnull = false;
+            return Some(datum);
+        }
+        pg_sys::UnregisterExprContextCallback(
+            (*rsinfo).econtext,
+            Some(drop_pending),
+            pg_sys::Datum::from(site),
+        );
+        drop_pending(pg_sys::Datum::from(site));
+        (*rsinfo).isDone = pg_sys::ExprDoneCond::ExprEndResult;
+        (*fcinfo).isnull = true;
+        Some(pg_sys::Datum::from(0))
+    }
+}
+
+/// Start handing out `len` rows one per call: `make(i)` makes row i, in a memory context that
+/// lives until the last row is out. Returns the first row (or the end, for no rows).
+///
+/// # Safety
+/// `fcinfo` must be the valid call info of the call in progress, with a CallSite in fn_extra;
+/// `rsinfo` its ReturnSetInfo.
+unsafe fn start_pending(
+    fcinfo: pg_sys::FunctionCallInfo,
+    rsinfo: *mut pg_sys::ReturnSetInfo,
+    len: usize,
+    mut make: impl FnMut(usize) -> PluginResult<pg_sys::Datum>,
+) -> PluginResult<pg_sys::Datum> {
+    // SAFETY: the context is a child of fn_mcxt; rows are made while it is current and kept
+    // in an array allocated in it; on error it is deleted before returning.
+    unsafe {
+        let site = (*(*fcinfo).flinfo).fn_extra as *mut CallSite;
+        let context = pg_sys::AllocSetContextCreateExtended(
+            (*(*fcinfo).flinfo).fn_mcxt,
+            c"pg_component batch rows".as_ptr(),
+            pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+        );
+        let old = pg_sys::MemoryContextSwitchTo(context);
+        let values = pg_sys::palloc(std::mem::size_of::<pg_sys::Datum>() * len.max(1))
+            as *mut pg_sys::Datum;
+        let mut made = Ok(());
+        for i in 0..len {
+            match make(i) {
+                Ok(d) => *values.add(i) = d,
+                Err(e) => {
+                    made = Err(e);
+                    break;
+                }
+            }
+        }
+        pg_sys::MemoryContextSwitchTo(old);
+        if let Err(e) = made {
+            pg_sys::MemoryContextDelete(context);
+            return Err(e);
+        }
+        let pending = pg_sys::MemoryContextAlloc(context, std::mem::size_of::<PendingRows>())
+            as *mut PendingRows;
+        pending.write(PendingRows {
+            context,
+            values,
+            len,
+            next: 0,
+        });
+        (*site).pending = pending;
+        pg_sys::RegisterExprContextCallback(
+            (*rsinfo).econtext,
+            Some(drop_pending),
+            pg_sys::Datum::from(site),
+        );
+        Ok(next_pending(fcinfo, rsinfo).unwrap_or(pg_sys::Datum::from(0)))
+    }
 }
 
 /// Hand rows to the executor as the result of a set-returning call (materialize mode). Rows
@@ -632,6 +790,7 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
             return Ok(datum);
         }
         Fast::Set => return Ok(pg_sys::Datum::from(0)),
+        Fast::Row(datum) => return Ok(datum),
         Fast::Dynamic => {}
     }
     let mut args = Vec::with_capacity(nargs);

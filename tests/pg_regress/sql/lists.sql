@@ -25,6 +25,16 @@ SELECT sum(v) FROM scalars.inc_all((SELECT array_agg(i) FROM generate_series(1, 
 SELECT * FROM scalars.inc_all('{}');
 SELECT outcome($$SELECT * FROM scalars.shout_all(ARRAY['a', NULL])$$);
 SELECT outcome($$SELECT * FROM scalars.inc_all('{{1},{2}}')$$);
+-- In the select list the batch rows come one per call: stopping early (LIMIT) and running
+-- again with other arguments (a subquery per outer row) start a new batch each time.
+SELECT scalars.inc_all(ARRAY[1, 2, 3]::int8[]) LIMIT 2;
+SELECT x, (SELECT v FROM (SELECT scalars.inc_all(ARRAY[x, x * 10]::int8[]) v) s LIMIT 1) AS first,
+       (SELECT array_agg(v) FROM (SELECT scalars.shout_all(ARRAY[x::text || 'a', 'b']) v LIMIT 1) s) AS shouted
+FROM generate_series(1, 3) x;
+SELECT scalars.shout_all(ARRAY['x', 'y']), scalars.inc_all(ARRAY[5, 6, 7]::int8[]);
+SELECT count(*), sum(v) FROM (SELECT scalars.inc_all(array_agg(i)) v FROM generate_series(1, 10000) i) b;
+SELECT outcome($$SELECT scalars.shout_all(ARRAY['a', NULL])$$);
+SELECT scalars.inc_all(ARRAY[1]::int8[]);
 
 -- option<list<T>> is a nullable array, not a set.
 SELECT scalars.evens(ARRAY[1, 2, 3, 4]::int8[]), scalars.evens(ARRAY[1, 3]::int8[]) IS NULL AS none;
