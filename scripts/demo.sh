@@ -44,7 +44,12 @@ SELECT id, title,
        wasm_transform('slugify', 'slugify', jsonb_build_array(title)) AS via_json
 FROM posts ORDER BY id;
 
+\echo 'records in and out: slug_post(post) takes a composite (title, max_len) and returns one (slug, truncated)'
+SELECT p.id, s.* FROM posts p, LATERAL slugify.slug_post(ROW(p.title, 12)) s ORDER BY p.id;
+
 \echo 'ETL into a table'
-CREATE TABLE post_slugs AS SELECT id, slugify.slugify(title) AS slug FROM posts;
+CREATE TABLE post_slugs AS
+    SELECT id, (slugify.slug_post(ROW(title, NULL))).slug, slugify.slugify_max(title, 12) AS short_slug
+    FROM posts;
 SELECT * FROM post_slugs ORDER BY id;
 SQL

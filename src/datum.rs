@@ -127,10 +127,14 @@ pub unsafe fn datum_to_val(
                 let oid = pg_sys::Oid::from(datum.value() as u32);
                 match oids.iter().position(|o| *o == oid) {
                     Some(i) => Ok(Val::Enum(cases[i].clone())),
-                    None => Err(PluginError::Internal(format!(
-                        "{what}: enum value {} is not one of the bound labels",
-                        oid.to_u32()
-                    ))),
+                    // A label added to the SQL enum after the function was bound.
+                    None => Err(PluginError::bad_value(
+                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        format!(
+                            "{what}: this enum label is not a case of the WIT enum ({})",
+                            cases.join(", ")
+                        ),
+                    )),
                 }
             }
             Conv::Composite {
