@@ -59,6 +59,12 @@ SELECT * FROM shapes.parse_customers(E'1,a\nx,b');
 SELECT * FROM shapes.grid(3);
 SELECT shapes.checked_half(4), shapes.checked_half(3), shapes.checked_half(0) IS NULL AS none;
 
+-- Types defined in an exported interface keep their WIT names; list<tuple<string, record>>
+-- is a set of composites whose second attribute is a composite.
+SELECT shapes.nearest(ARRAY[ROW(1, 2), ROW(5, 5), ROW(9, 9)]::shapes.spot[], ROW(4, 4)),
+       shapes.nearest('{}', ROW(0, 0)) IS NULL AS none_for_empty;
+SELECT f0 AS label, (f1).lat, (f1).lon FROM shapes.labelled(ARRAY[ROW(1, 2), ROW(3, 4)]::shapes.spot[]);
+
 -- Bad values: the right SQLSTATE naming the field; the next call works.
 SELECT outcome($$SELECT shapes.echo_point(ROW(NULL, 1))$$);
 SELECT outcome($$SELECT shapes.echo_item(ROW('s', -1, NULL, '{}', ROW(1, 2), 'red', '{}', '"empty"', ROW(1, 'x'))::shapes.line_item)$$);
