@@ -154,11 +154,7 @@ fn regprocedure_text(
              FROM pg_catalog.pg_proc p \
              WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)",
             None,
-            &[
-                identity.into(),
-                returns.0.as_str().into(),
-                returns.1.into(),
-            ],
+            &[identity.into(), returns.0.as_str().into(), returns.1.into()],
         )?;
         let mut out = None;
         for row in rows {
@@ -215,7 +211,9 @@ fn refuse_dependents(
         return Ok(());
     }
     Err(PluginError::Dependents(
-        format!("cannot {action} plugin \"{plugin}\": other objects depend on types or functions it would drop"),
+        format!(
+            "cannot {action} plugin \"{plugin}\": other objects depend on types or functions it would drop"
+        ),
         dependents.join("\n"),
     ))
 }
@@ -360,7 +358,10 @@ fn install_plugin(
         .is_some_and(|e| e.schema == schema && e.created_schema);
     // Generated types whose definition stays are kept; the others are dropped, and with them
     // every kept type and function that mentions one.
-    let old_types = existing.as_ref().map(|e| e.types.clone()).unwrap_or_default();
+    let old_types = existing
+        .as_ref()
+        .map(|e| e.types.clone())
+        .unwrap_or_default();
     let mut drop_types: Vec<GeneratedType> = old_types
         .iter()
         .filter(|t| !planned_types.contains(t))

@@ -7,8 +7,8 @@
 //! columns for `option` fields (they are `none`); as a result, every field needs a column and
 //! columns no field names are NULL. Enums match when their labels are exactly the WIT cases.
 
-use pgrx::prelude::*;
 use pgrx::pg_sys;
+use pgrx::prelude::*;
 
 use crate::error::{PluginError, PluginResult};
 use crate::types::{SqlType, WitType, sql_ident, sql_type_of};
@@ -162,7 +162,12 @@ pub fn bind(oid: pg_sys::Oid, ty: &WitType, dir: Dir) -> PluginResult<Result<Con
             for case in cases {
                 match labels.iter().find(|(l, _)| l == case) {
                     Some((_, o)) => oids.push(*o),
-                    None => return Ok(Err(format!("enum {} has no label '{case}'", format_type(oid)))),
+                    None => {
+                        return Ok(Err(format!(
+                            "enum {} has no label '{case}'",
+                            format_type(oid)
+                        )));
+                    }
                 }
             }
             if let Some((extra, _)) = labels.iter().find(|(l, _)| !cases.contains(l)) {
@@ -192,7 +197,9 @@ pub fn bind(oid: pg_sys::Oid, ty: &WitType, dir: Dir) -> PluginResult<Result<Con
                 };
                 let (mut typlen, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
                 // SAFETY: catalog lookup of an existing type.
-                unsafe { pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut byval, &mut align) };
+                unsafe {
+                    pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut byval, &mut align)
+                };
                 return Ok(Ok(Conv::List {
                     elem: Box::new(elem),
                     elem_oid,

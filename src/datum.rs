@@ -103,7 +103,11 @@ pub unsafe fn datum_to_val(
             Conv::Flags(names) => {
                 let mut set = Vec::new();
                 for (d, null) in array_elements(datum, what)? {
-                    let name = if null { None } else { <&str>::from_datum(d, false) };
+                    let name = if null {
+                        None
+                    } else {
+                        <&str>::from_datum(d, false)
+                    };
                     match name.and_then(|n| names.iter().find(|f| f.as_str() == n)) {
                         Some(flag) if !set.contains(flag) => set.push(flag.clone()),
                         Some(_) => {}
@@ -391,13 +395,24 @@ pub fn val_to_datum(
     what: &dyn Display,
 ) -> PluginResult<Option<pg_sys::Datum>> {
     let mismatch = |v: &Val| {
-        PluginError::Internal(format!("{what}: the guest returned {v:?}, which does not fit {conv:?}"))
+        PluginError::Internal(format!(
+            "{what}: the guest returned {v:?}, which does not fit {conv:?}"
+        ))
     };
     Ok(match (conv, val) {
         (Conv::Option(_), Val::Option(None)) => None,
         (Conv::Option(inner), Val::Option(Some(v))) => return val_to_datum(*v, inner, what),
         (Conv::Json(ty), v) => pgrx::JsonB(val_to_json(ty, &v)).into_datum(),
-        (Conv::List { elem, elem_oid, typlen, byval, align }, Val::List(items)) => {
+        (
+            Conv::List {
+                elem,
+                elem_oid,
+                typlen,
+                byval,
+                align,
+            },
+            Val::List(items),
+        ) => {
             let datums = items
                 .into_iter()
                 .map(|v| val_to_datum(v, elem, what))
@@ -405,17 +420,28 @@ pub fn val_to_datum(
             Some(make_array(*elem_oid, (*typlen, *byval, *align), &datums))
         }
         (Conv::Flags(_), Val::Flags(set)) => {
-            let datums = set
-                .into_iter()
-                .map(|f| f.into_datum())
-                .collect::<Vec<_>>();
-            Some(make_array(pg_sys::TEXTOID, (-1, false, b'i' as std::ffi::c_char), &datums))
+            let datums = set.into_iter().map(|f| f.into_datum()).collect::<Vec<_>>();
+            Some(make_array(
+                pg_sys::TEXTOID,
+                (-1, false, b'i' as std::ffi::c_char),
+                &datums,
+            ))
         }
-        (Conv::Enum { cases, oids }, Val::Enum(case)) => match cases.iter().position(|c| *c == case) {
-            Some(i) => Some(pg_sys::Datum::from(oids[i])),
-            None => return Err(mismatch(&Val::Enum(case))),
-        },
-        (Conv::Composite { typoid, natts, fields, .. }, v @ (Val::Record(_) | Val::Tuple(_))) => {
+        (Conv::Enum { cases, oids }, Val::Enum(case)) => {
+            match cases.iter().position(|c| *c == case) {
+                Some(i) => Some(pg_sys::Datum::from(oids[i])),
+                None => return Err(mismatch(&Val::Enum(case))),
+            }
+        }
+        (
+            Conv::Composite {
+                typoid,
+                natts,
+                fields,
+                ..
+            },
+            v @ (Val::Record(_) | Val::Tuple(_)),
+        ) => {
             let (mut values, mut nulls) = composite_values(v, *natts, fields, what)?;
             // SAFETY: the descriptor comes from the type cache for a bound composite type and
             // is released after forming; values and nulls have natts entries each.

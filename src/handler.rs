@@ -153,7 +153,9 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
             format_type(rettype)
         }
     };
-    let wit = ok_type.map(|t| t.to_string()).unwrap_or_else(|| "nothing".into());
+    let wit = ok_type
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "nothing".into());
     let ret = match (ok_type, retset) {
         (None, false) if rettype == pg_sys::VOIDOID => BoundReturn::Void,
         (Some(WitType::List(elem)), true) if **elem != WitType::U8 => {
@@ -628,8 +630,8 @@ unsafe fn start_pending(
             pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
         );
         let old = pg_sys::MemoryContextSwitchTo(context);
-        let values = pg_sys::palloc(std::mem::size_of::<pg_sys::Datum>() * len.max(1))
-            as *mut pg_sys::Datum;
+        let values =
+            pg_sys::palloc(std::mem::size_of::<pg_sys::Datum>() * len.max(1)) as *mut pg_sys::Datum;
         let mut made = Ok(());
         for i in 0..len {
             match make(i) {

@@ -94,7 +94,9 @@ mod tests {
         );
         Spi::run("SELECT wasm.uninstall('slugify')").unwrap();
         assert_eq!(
-            one::<i64>("SELECT count(*) FROM pg_type WHERE typname IN ('post', 'slugged', 'slug_error')"),
+            one::<i64>(
+                "SELECT count(*) FROM pg_type WHERE typname IN ('post', 'slugged', 'slug_error')"
+            ),
             Some(0)
         );
     }

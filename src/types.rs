@@ -148,9 +148,7 @@ pub fn wit_type_from_parser(resolve: &wit_parser::Resolve, ty: &wit_parser::Type
 
 /// The WIT names of the named records, enums, flags and variants a decoded component
 /// declares, keyed by their structure (the first name wins for identical structures).
-pub fn wit_type_names(
-    resolve: &wit_parser::Resolve,
-) -> std::collections::HashMap<WitType, String> {
+pub fn wit_type_names(resolve: &wit_parser::Resolve) -> std::collections::HashMap<WitType, String> {
     let mut names = std::collections::HashMap::new();
     for (id, def) in resolve.types.iter() {
         let Some(name) = &def.name else { continue };
@@ -317,7 +315,11 @@ impl SqlMapping {
             SqlBase::Scalar(t) => t.sql_name().to_string(),
             SqlBase::Generated(name) => name.clone(),
         };
-        if self.array { format!("{base}[]") } else { base }
+        if self.array {
+            format!("{base}[]")
+        } else {
+            base
+        }
     }
 }
 
@@ -842,7 +844,12 @@ mod tests {
     }
 
     fn record(fields: &[(&str, WitType)]) -> WitType {
-        WitType::Record(fields.iter().map(|(n, t)| (n.to_string(), t.clone())).collect())
+        WitType::Record(
+            fields
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.clone()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -856,7 +863,13 @@ mod tests {
             ("pair", WitType::Tuple(vec![WitType::S32, WitType::String])),
             ("color", WitType::Option(Box::new(color.clone()))),
             ("perms", WitType::Flags(vec!["read".into(), "write".into()])),
-            ("shape", WitType::Variant(vec![("none".into(), None), ("circle".into(), Some(WitType::F32))])),
+            (
+                "shape",
+                WitType::Variant(vec![
+                    ("none".into(), None),
+                    ("circle".into(), Some(WitType::F32)),
+                ]),
+            ),
         ]);
         let mut names = std::collections::HashMap::new();
         names.insert(point.clone(), "point".to_string());
@@ -904,7 +917,10 @@ mod tests {
         assert_eq!(sql_type_of(&nested).unwrap().sql_name(), "jsonb");
         let bytes_list = WitType::List(Box::new(WitType::List(Box::new(WitType::U8))));
         assert_eq!(sql_type_of(&bytes_list).unwrap().sql_name(), "bytea[]");
-        let res = WitType::Result { ok: Some(Box::new(WitType::S32)), err: None };
+        let res = WitType::Result {
+            ok: Some(Box::new(WitType::S32)),
+            err: None,
+        };
         assert_eq!(sql_type_of(&res).unwrap().sql_name(), "jsonb");
         let flags = WitType::Flags(vec!["a".into()]);
         assert_eq!(sql_type_of(&flags).unwrap().sql_name(), "text[]");
