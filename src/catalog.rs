@@ -34,6 +34,9 @@ thread_local! {
     static PLUGINS_RELID: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::Oid::INVALID) };
     /// Bumped whenever the catalog changes; holders of resolved functions compare it.
     static GENERATION: Cell<u64> = const { Cell::new(0) };
+    /// Relations whose row types bindings convert through.
+    static BOUND_RELATIONS: RefCell<std::collections::HashSet<pg_sys::Oid>> =
+        RefCell::new(std::collections::HashSet::new());
 }
 
 /// The catalog generation: changes whenever a cached resolution may be stale.
@@ -52,6 +55,17 @@ unsafe extern "C-unwind" fn relcache_callback(_arg: pg_sys::Datum, relid: pg_sys
     let ours = PLUGINS_RELID.with(|r| r.get());
     if relid == pg_sys::Oid::INVALID || ours == pg_sys::Oid::INVALID || relid == ours {
         invalidate_local();
+    } else if BOUND_RELATIONS.with(|b| b.borrow().contains(&relid)) {
+        // A composite type (or table row type) a binding converts through changed.
+        GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+    }
+}
+
+/// Remember that a binding depends on the attributes of relation `relid` (a composite type's
+/// or a table's): a change to it makes bindings be made again.
+pub fn depend_on_relation(relid: pg_sys::Oid) {
+    if relid != pg_sys::Oid::INVALID {
+        BOUND_RELATIONS.with(|b| b.borrow_mut().insert(relid));
     }
 }
 
@@ -73,6 +87,8 @@ pub fn register_callbacks() {
             pg_sys::SysCacheIdentifier::PROCOID,
             pg_sys::SysCacheIdentifier::NAMESPACEOID,
             pg_sys::SysCacheIdentifier::AUTHMEMMEMROLE,
+            // Enum labels that bindings map cases to (ALTER TYPE ... ADD/RENAME VALUE).
+            pg_sys::SysCacheIdentifier::ENUMOID,
         ] {
             pg_sys::CacheRegisterSyscacheCallback(
                 cache as i32,

@@ -239,6 +239,8 @@ fn bind_composite(
     dir: Dir,
 ) -> PluginResult<Result<Conv, String>> {
     let (natts, attrs) = attributes(oid);
+    // SAFETY: catalog lookup by OID.
+    crate::catalog::depend_on_relation(unsafe { pg_sys::get_typ_typrelid(oid) });
     let mut out = Vec::with_capacity(fields.len());
     for (name, ty) in fields {
         let sql_name = sql_ident(name);

@@ -135,6 +135,18 @@ CREATE TYPE taken.point AS (a int);
 SELECT outcome($$SELECT count(*) FROM wasm.install('shapes', decode('$$ || :'shapes' || $$', 'base64'), schema => 'taken')$$);
 SELECT count(*) FROM pg_type WHERE typnamespace = 'taken'::regnamespace AND typtype IN ('c', 'e');
 DROP SCHEMA taken CASCADE;
+
+-- Bindings follow changes to the types they convert through: attributes added or dropped,
+-- enum labels added.
+SELECT count(*) FROM wasm.install('altered', decode(:'shapes', 'base64'));
+SELECT altered.echo_point(ROW(1, 2)), altered.echo_color('red');
+ALTER TYPE altered.point ADD ATTRIBUTE z int;
+SELECT altered.echo_point(ROW(1, 2, 3));
+ALTER TYPE altered.point DROP ATTRIBUTE y;
+SELECT explain($$SELECT altered.echo_point(ROW(1, 3))$$);
+ALTER TYPE altered.color ADD VALUE 'blue';
+SELECT explain($$SELECT altered.echo_color('red')$$);
+SELECT wasm.uninstall('altered');
 DROP TABLE raw_customers, clean_customers, no_email, no_name, wrong_type;
 DROP TYPE public.color3;
 DROP FUNCTION public.explain(text);
