@@ -115,6 +115,9 @@ CREATE TABLE places(id int, p shapes.point);
 CREATE VIEW pv AS SELECT (shapes.echo_point(ROW(1, 2))).x;
 SELECT count(*) FROM wasm.install('shapes', decode(:'shapes2', 'base64'), replace => true);
 SELECT shapes.echo_point(ROW(1, 2)), shapes.area('"empty"');
+SELECT version, sha256 = encode(sha256(decode(:'shapes', 'base64')), 'hex') AS same_bytes,
+       jsonb_array_length(options -> 'types') AS types
+FROM wasm.plugins WHERE name = 'shapes';
 DROP VIEW pv;
 DROP TABLE places;
 DROP FUNCTION public.norm, public.norm_row, public.norm_short, public.all_colors;
