@@ -1,6 +1,7 @@
-//! Generates python/unicode_tables.py and js/unicode_tables.js, the Unicode data of the Python
-//! and JavaScript slugify examples, from Rust's own `char::is_alphanumeric` and
-//! `char::to_lowercase`, so that all three implementations give byte-identical slugs.
+//! Generates python/unicode_tables.py, js/unicode_tables.js and c/unicode_tables.h, the Unicode
+//! data of the Python, JavaScript and C slugify examples, from Rust's own
+//! `char::is_alphanumeric` and `char::to_lowercase`, so that all four implementations give
+//! byte-identical slugs.
 //!
 //! Neither language has the exact predicates built in: Python's `str.isalnum` goes by general
 //! category, not by the Unicode `Alphabetic` property (it misses e.g. U+0345 and the combining
@@ -138,9 +139,35 @@ fn main() {
         rows(&runs, 12, 4, 2),
         js_multi.concat()
     );
+    // C: each multi-character lower case padded to three code points (0 for none).
+    assert!(multi.iter().all(|(_, s)| s.chars().count() <= 3));
+    let c_multi: Vec<String> = multi
+        .iter()
+        .map(|(cp, s)| {
+            let mut cps: Vec<String> = s
+                .chars()
+                .map(|c| format!("0x{:X}", u32::from(c)))
+                .collect();
+            cps.resize(3, "0".into());
+            format!("    {{0x{cp:X}, {}}},\n", cps.join(", "))
+        })
+        .collect();
+    let c = format!(
+        "{}\n#ifndef PGC_UNICODE_TABLES_H\n#define PGC_UNICODE_TABLES_H\n#include <stdint.h>\n\n\
+         #define UNICODE_VERSION \"{version}\"\n\n\
+         static const uint32_t ALNUM_BOUNDS[] = {{\n{}}};\n\n\
+         static const int32_t LOWER_RUNS[] = {{\n{}}};\n\n\
+         /* Code point, then its lower case: up to three code points, 0 for none. */\n\
+         static const uint32_t LOWER_MULTI[][4] = {{\n{}}};\n#endif\n",
+        comment("//"),
+        rows(&bounds, 10, 1, 1),
+        rows(&runs, 12, 4, 2),
+        c_multi.concat()
+    );
     let dir = Path::new(&dir);
     fs::write(dir.join("python/unicode_tables.py"), py).unwrap();
     fs::write(dir.join("js/unicode_tables.js"), js).unwrap();
+    fs::write(dir.join("c/unicode_tables.h"), c).unwrap();
     println!(
         "Unicode {version}: {} alphanumeric ranges, {} lower-case runs, {} multi-character lower-cases",
         bounds.len() / 2,

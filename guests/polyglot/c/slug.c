@@ -1,24 +1,91 @@
 /* Slug logic of the C slugify example (the Rust original: guests/examples/slugify/src/lib.rs).
  *
- * Difference from the Rust version, on purpose (no Unicode tables in C): only ASCII is classified.
- *   - ASCII letters and digits are alphanumeric; ASCII letters are lower-cased.
- *   - Every other ASCII byte (space, punctuation, control) is a separator.
- *   - Every non-ASCII UTF-8 sequence counts as "alphanumeric" and is copied unchanged: it is
- *     neither lower-cased ("Ä" stays "Ä", Rust gives "ä") nor treated as a separator (Rust turns
- *     non-ASCII punctuation and spaces such as "—", "€" or U+00A0 into a dash; here they are kept).
- * For ASCII input the result is the same as the Rust version's.
- * Runs of separators become one '-', with no leading or trailing dash. The input is valid UTF-8
- * (the component model guarantees it for a WIT string), so the output is valid UTF-8 too. */
+ * Each character is lower-cased like Rust's char::to_lowercase (one character may become up to
+ * three), and each resulting character is kept if it is alphanumeric like Rust's
+ * char::is_alphanumeric; both come from unicode_tables.h, generated from Rust by
+ * ../gen_unicode_tables.rs, so the slugs are byte-identical to the Rust version's. Runs of other
+ * characters become one '-', with no leading or trailing dash. The input is valid UTF-8 (the
+ * component model guarantees it for a WIT string), so the output is valid UTF-8 too. */
 #include "slug.h"
+#include "unicode_tables.h"
 
-static int ascii_alnum(uint8_t c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Whether code point cp is alphanumeric: an odd number of boundaries are <= cp. */
+static int is_alnum(uint32_t cp) {
+    size_t lo = 0, hi = COUNT(ALNUM_BOUNDS);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ALNUM_BOUNDS[mid] <= cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo & 1;
 }
 
-static size_t utf8_len(uint8_t lead) { /* length of the sequence starting with a non-ASCII lead byte */
-    if (lead >= 0xF0) return 4;
-    if (lead >= 0xE0) return 3;
-    return 2;
+/* The lower case of cp into out (up to three code points); returns how many. */
+static size_t to_lower(uint32_t cp, uint32_t out[3]) {
+    for (size_t i = 0; i < COUNT(LOWER_MULTI); i++) {
+        if (LOWER_MULTI[i][0] == cp) {
+            size_t n = 0;
+            while (n < 3 && LOWER_MULTI[i][n + 1] != 0) {
+                out[n] = LOWER_MULTI[i][n + 1];
+                n++;
+            }
+            return n;
+        }
+    }
+    /* The run with the last start <= cp, if cp is one of its steps. */
+    size_t lo = 0, hi = COUNT(LOWER_RUNS) / 4;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uint32_t)LOWER_RUNS[mid * 4] <= cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    out[0] = cp;
+    if (lo > 0) {
+        const int32_t *run = &LOWER_RUNS[(lo - 1) * 4];
+        uint32_t start = (uint32_t)run[0], end = (uint32_t)run[1], step = (uint32_t)run[2];
+        if (cp <= end && (cp - start) % step == 0) out[0] = (uint32_t)((int32_t)cp + run[3]);
+    }
+    return 1;
+}
+
+/* Decodes the UTF-8 sequence at in[0..n) (valid by contract); stores its length in *len. */
+static uint32_t decode(const uint8_t *in, size_t n, size_t *len) {
+    uint8_t c = in[0];
+    size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (k > n) k = n; /* never read past the end, even for truncated input */
+    uint32_t cp = k == 1 ? c : k == 2 ? (c & 0x1F) : k == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t i = 1; i < k; i++) cp = (cp << 6) | (in[i] & 0x3F);
+    *len = k;
+    return cp;
+}
+
+static size_t encode(uint32_t cp, uint8_t *out) {
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xC0 | (cp >> 6));
+        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xE0 | (cp >> 12));
+        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xF0 | (cp >> 18));
+    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
 }
 
 size_t slug_into(const uint8_t *in, size_t n, uint8_t *out) {
@@ -26,24 +93,19 @@ size_t slug_into(const uint8_t *in, size_t n, uint8_t *out) {
     int dash = 0;
     size_t i = 0;
     while (i < n) {
-        uint8_t c = in[i];
-        size_t len = c < 0x80 ? 1 : utf8_len(c);
-        if (len > n - i) len = n - i; /* never read past the end, even for truncated input */
-        if (c < 0x80 && !ascii_alnum(c)) {
-            dash = 1;
-            i++;
-            continue;
-        }
-        /* A dash is written only before a kept character and after at least one separator, so
-         * the output never outgrows the input. */
-        if (dash && o > 0) out[o++] = '-';
-        dash = 0;
-        if (c < 0x80) {
-            out[o++] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
-        } else {
-            for (size_t k = 0; k < len; k++) out[o++] = in[i + k];
-        }
+        size_t len;
+        uint32_t lower[3];
+        size_t m = to_lower(decode(in + i, n - i, &len), lower);
         i += len;
+        for (size_t k = 0; k < m; k++) {
+            if (!is_alnum(lower[k])) {
+                dash = 1;
+                continue;
+            }
+            if (dash && o > 0) out[o++] = '-';
+            dash = 0;
+            o += encode(lower[k], out + o);
+        }
     }
     return o;
 }

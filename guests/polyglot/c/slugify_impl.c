@@ -13,7 +13,7 @@ static void slugify_common(slugify_string_t *input, size_t max_len, slugify_stri
     size_t n = 0;
     uint8_t *out = NULL;
     if (input->len > 0) {
-        out = malloc(input->len); /* a slug is never longer than its input */
+        out = malloc(SLUG_MAX_LEN(input->len));
         if (!out) abort();
         n = slug_into(input->ptr, input->len, out);
         n = slug_cut(out, n, max_len);
@@ -52,7 +52,7 @@ bool exports_slugify_slug_post(slugify_post_t *post, slugify_slugged_t *ret, slu
     size_t full = 0;
     uint8_t *out = NULL;
     if (post->title.len > 0) {
-        out = malloc(post->title.len);
+        out = malloc(SLUG_MAX_LEN(post->title.len));
         if (!out) abort();
         full = slug_into(post->title.ptr, post->title.len, out);
     }

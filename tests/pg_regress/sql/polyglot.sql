@@ -13,7 +13,8 @@ SELECT export FROM wasm.install('slug_js', decode(:'js', 'base64')) ORDER BY 1;
 CREATE TABLE titles (id int, title text);
 INSERT INTO titles VALUES
     (1, 'Hello, World!'), (2, 'Ça va? Déjà vu — 100% sûr'), (3, '  Many   spaces & symbols!!  '),
-    (4, ''), (5, 'ΑΒΓ δέλτα Straße İstanbul'), (6, '日本語のタイトル 2024');
+    (4, ''), (5, 'ΑΒΓ δέλτα Straße İstanbul'), (6, '日本語のタイトル 2024'),
+    (7, 'ȺȾ İİ grows: 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀 Ǆ ǅ');
 SELECT id, slug_rs.slugify(title) AS rust,
        slug_py.slugify(title) = slug_rs.slugify(title) AS python_same,
        slug_js.slugify(title) = slug_rs.slugify(title) AS js_same
@@ -44,18 +45,17 @@ SELECT (slug_js.slug_post(ROW('After the error', NULL))).slug;
 SELECT wasm_transform('slug_py', 'slug-post', '[{"title": "From JSON!", "max_len": 4}]'),
        wasm_transform('slug_js', 'slug-post', '[{"title": "From JSON!"}]');
 
--- C (clang + wasi-libc + wit-bindgen c): a component with no imports at all. It classifies
--- only ASCII (documented in slug.c), so it matches the others on ASCII titles.
+-- C (clang + wasi-libc + wit-bindgen c): a component with no imports at all, with the same
+-- Unicode tables (generated from Rust) as the Python and JavaScript builds.
 SELECT export FROM wasm.install('slug_c', decode(:'c', 'base64'), deterministic => true) ORDER BY 1;
 SELECT id, slug_c.slugify(title) = slug_rs.slugify(title) AS c_same,
        slug_c.slugify_max(title, 9) = slug_rs.slugify_max(title, 9) AS c_max_same
-FROM titles WHERE title ~ '^[\x01-\x7f]*$' ORDER BY id;
+FROM titles ORDER BY id;
 SELECT id, n, slug_c.slug_post(ROW(title, n))::text = slug_rs.slug_post(ROW(title, n))::text AS c_same
-FROM titles, (VALUES (NULL), (5), (9)) AS m(n)
-WHERE title ~ '^[\x01-\x7f]*$' AND title <> '' ORDER BY id, n NULLS FIRST;
+FROM titles, (VALUES (NULL), (5), (9)) AS m(n) WHERE title <> '' ORDER BY id, n NULLS FIRST;
 SELECT outcome($$SELECT slug_c.slug_post(ROW('!?', NULL))$$) AS c;
 SELECT slug_c.slug_post(ROW('Cut me short', 0)), slug_c.slug_post(ROW('Cut me short', 6));
-SELECT slug_c.slugify('Grüße, Welt!') AS c_keeps_non_ascii;
+SELECT slug_c.slugify(repeat('Ⱥ ', 1000)) = slug_rs.slugify(repeat('Ⱥ ', 1000)) AS c_long_same;
 SELECT wasm.uninstall('slug_c');
 
 -- componentize-js' default build imports wasi:http: refused, naming the build flag.
