@@ -13,6 +13,7 @@
 
 /* Whether code point cp is alphanumeric: an odd number of boundaries are <= cp. */
 static int is_alnum(uint32_t cp) {
+    if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
     size_t lo = 0, hi = COUNT(ALNUM_BOUNDS);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -26,6 +27,10 @@ static int is_alnum(uint32_t cp) {
 
 /* The lower case of cp into out (up to three code points); returns how many. */
 static size_t to_lower(uint32_t cp, uint32_t out[3]) {
+    if (cp < 0x80) { /* ASCII, the common case: no table lookup */
+        out[0] = (cp >= 'A' && cp <= 'Z') ? cp + ('a' - 'A') : cp;
+        return 1;
+    }
     for (size_t i = 0; i < COUNT(LOWER_MULTI); i++) {
         if (LOWER_MULTI[i][0] == cp) {
             size_t n = 0;
