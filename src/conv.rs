@@ -57,9 +57,11 @@ pub enum Conv {
         cases: Vec<String>,
         oids: Vec<pg_sys::Oid>,
     },
-    /// A record (or tuple, when `tuple`) as a composite type.
+    /// A record (or tuple, when `tuple`) as a composite type (`RECORD` with the typmod of a
+    /// blessed descriptor, for a function's OUT parameters).
     Composite {
         typoid: pg_sys::Oid,
+        typmod: i32,
         natts: usize,
         fields: Vec<FieldConv>,
         tuple: bool,
@@ -75,11 +77,11 @@ pub(crate) fn format_type(oid: pg_sys::Oid) -> String {
 }
 
 /// Attributes of a composite type: (name, type, index), dropped ones left out.
-fn attributes(typoid: pg_sys::Oid) -> (usize, Vec<(String, pg_sys::Oid, usize)>) {
+fn attributes(typoid: pg_sys::Oid, typmod: i32) -> (usize, Vec<(String, pg_sys::Oid, usize)>) {
     // SAFETY: the caller checked `typoid` is a composite type; the copy is palloc'd and the
     // attribute array has natts entries.
     unsafe {
-        let desc = pg_sys::lookup_rowtype_tupdesc_copy(typoid, -1);
+        let desc = pg_sys::lookup_rowtype_tupdesc_copy(typoid, typmod);
         let natts = (*desc).natts as usize;
         let attrs = (*desc).attrs.as_slice(natts);
         let out = attrs
@@ -121,6 +123,54 @@ fn enum_labels(typoid: pg_sys::Oid) -> PluginResult<Vec<(String, pg_sys::Oid)>> 
 
 /// Bind SQL type `oid` to WIT type `ty`; `Err(reason)` says why they do not fit.
 pub fn bind(oid: pg_sys::Oid, ty: &WitType, dir: Dir) -> PluginResult<Result<Conv, String>> {
+    bind_typmod(oid, -1, ty, dir)
+}
+
+/// The row type of a function's OUT parameters (`RETURNS TABLE (…)`, `OUT` arguments), as the
+/// typmod of a blessed `RECORD` descriptor; `None` when it has fewer than two.
+pub fn out_parameters_type(proc: &pgrx::pg_catalog::pg_proc::PgProc) -> Option<i32> {
+    use pgrx::pg_catalog::pg_proc::ProArgMode;
+    let modes = proc.proargmodes();
+    let types = proc.proallargtypes();
+    let names = proc.proargnames();
+    let outs: Vec<(String, pg_sys::Oid)> = modes
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| matches!(m, ProArgMode::Out | ProArgMode::InOut | ProArgMode::Table))
+        .map(|(i, _)| {
+            let name = names
+                .get(i)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| format!("column{}", i + 1));
+            (name, types.get(i).copied().unwrap_or(pg_sys::Oid::INVALID))
+        })
+        .collect();
+    if outs.len() < 2 {
+        return None;
+    }
+    // SAFETY: a new descriptor with one entry per OUT parameter; blessing copies it into the
+    // backend's record type cache, which gives it a typmod for the rest of the session.
+    unsafe {
+        let desc = pg_sys::CreateTemplateTupleDesc(outs.len() as i32);
+        for (i, (name, oid)) in outs.iter().enumerate() {
+            let cname = std::ffi::CString::new(name.as_str()).ok()?;
+            pg_sys::TupleDescInitEntry(desc, (i + 1) as i16, cname.as_ptr(), *oid, -1, 0);
+        }
+        let blessed = pg_sys::BlessTupleDesc(desc);
+        Some((*blessed).tdtypmod)
+    }
+}
+
+/// [`bind`] for a type with a typmod: a `RECORD` descriptor blessed by
+/// [`out_parameters_type`].
+pub fn bind_typmod(
+    oid: pg_sys::Oid,
+    typmod: i32,
+    ty: &WitType,
+    dir: Dir,
+) -> PluginResult<Result<Conv, String>> {
+    let anonymous = oid == pg_sys::RECORDOID && typmod < 0;
     let expect = |what: &str| {
         Ok(Err(format!(
             "{} does not fit WIT type {ty}, which needs {what}",
@@ -129,20 +179,20 @@ pub fn bind(oid: pg_sys::Oid, ty: &WitType, dir: Dir) -> PluginResult<Result<Con
     };
     match ty {
         WitType::Option(inner) => {
-            return Ok(bind(oid, inner, dir)?.map(|c| Conv::Option(Box::new(c))));
+            return Ok(bind_typmod(oid, typmod, inner, dir)?.map(|c| Conv::Option(Box::new(c))));
         }
         WitType::Record(fields) => {
             // SAFETY: catalog lookups by OID.
-            if !unsafe { pg_sys::type_is_rowtype(oid) } || oid == pg_sys::RECORDOID {
+            if !unsafe { pg_sys::type_is_rowtype(oid) } || anonymous {
                 return expect("a composite type");
             }
             let named: Vec<(String, &WitType)> =
                 fields.iter().map(|(n, t)| (n.clone(), t)).collect();
-            return bind_composite(oid, &named, false, dir);
+            return bind_composite(oid, typmod, &named, false, dir);
         }
         WitType::Tuple(items) => {
             // SAFETY: catalog lookups by OID.
-            if !unsafe { pg_sys::type_is_rowtype(oid) } || oid == pg_sys::RECORDOID {
+            if !unsafe { pg_sys::type_is_rowtype(oid) } || anonymous {
                 return expect("a composite type with attributes f0, f1, ...");
             }
             let named: Vec<(String, &WitType)> = items
@@ -150,7 +200,7 @@ pub fn bind(oid: pg_sys::Oid, ty: &WitType, dir: Dir) -> PluginResult<Result<Con
                 .enumerate()
                 .map(|(i, t)| (format!("f{i}"), t))
                 .collect();
-            return bind_composite(oid, &named, true, dir);
+            return bind_composite(oid, typmod, &named, true, dir);
         }
         WitType::Enum(cases) => {
             // SAFETY: catalog lookup by OID.
@@ -234,11 +284,12 @@ pub fn bind(oid: pg_sys::Oid, ty: &WitType, dir: Dir) -> PluginResult<Result<Con
 
 fn bind_composite(
     oid: pg_sys::Oid,
+    typmod: i32,
     fields: &[(String, &WitType)],
     tuple: bool,
     dir: Dir,
 ) -> PluginResult<Result<Conv, String>> {
-    let (natts, attrs) = attributes(oid);
+    let (natts, attrs) = attributes(oid, typmod);
     // SAFETY: catalog lookup by OID.
     crate::catalog::depend_on_relation(unsafe { pg_sys::get_typ_typrelid(oid) });
     let mut out = Vec::with_capacity(fields.len());
@@ -274,6 +325,7 @@ fn bind_composite(
     }
     Ok(Ok(Conv::Composite {
         typoid: oid,
+        typmod,
         natts,
         fields: out,
         tuple,

@@ -143,11 +143,12 @@ pub unsafe fn datum_to_val(
             }
             Conv::Composite {
                 typoid,
+                typmod,
                 fields,
                 tuple,
                 ..
             } => {
-                let (values, nulls) = deform(datum, *typoid)?;
+                let (values, nulls) = deform(datum, *typoid, *typmod)?;
                 let mut out = Vec::with_capacity(fields.len());
                 for f in fields {
                     let label = FieldLabel {
@@ -172,13 +173,14 @@ pub unsafe fn datum_to_val(
     }
 }
 
-/// The attribute values of a composite datum of type `typoid`.
+/// The attribute values of a composite datum of type `typoid` (with `typmod`).
 ///
 /// # Safety
 /// `datum` must be a non-null composite value of `typoid`.
 unsafe fn deform(
     datum: pg_sys::Datum,
     typoid: pg_sys::Oid,
+    typmod: i32,
 ) -> PluginResult<(Vec<pg_sys::Datum>, Vec<bool>)> {
     // SAFETY: the datum is a composite of `typoid` (caller); the descriptor is reference
     // counted by the type cache and released after use; deform writes natts entries.
@@ -187,7 +189,7 @@ unsafe fn deform(
         let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
         tuple.t_len = pgrx::varlena::varsize(header.cast()) as u32;
         tuple.t_data = header;
-        let desc = pg_sys::lookup_rowtype_tupdesc(typoid, -1);
+        let desc = pg_sys::lookup_rowtype_tupdesc(typoid, typmod);
         let natts = (*desc).natts as usize;
         let mut values = vec![pg_sys::Datum::from(0); natts];
         let mut nulls = vec![true; natts];
@@ -436,6 +438,7 @@ pub fn val_to_datum(
         (
             Conv::Composite {
                 typoid,
+                typmod,
                 natts,
                 fields,
                 ..
@@ -446,7 +449,7 @@ pub fn val_to_datum(
             // SAFETY: the descriptor comes from the type cache for a bound composite type and
             // is released after forming; values and nulls have natts entries each.
             unsafe {
-                let desc = pg_sys::lookup_rowtype_tupdesc(*typoid, -1);
+                let desc = pg_sys::lookup_rowtype_tupdesc(*typoid, *typmod);
                 if (*desc).natts as usize != values.len() {
                     values.resize((*desc).natts as usize, pg_sys::Datum::from(0));
                     nulls.resize((*desc).natts as usize, true);

@@ -12,7 +12,7 @@ use wasmtime::component::Val;
 
 use crate::acl::require_plugin_usage;
 use crate::catalog::{ResolvedPlugin, generation, resolve_plugin};
-use crate::conv::{Conv, Dir, bind, format_type};
+use crate::conv::{Conv, Dir, bind, bind_typmod, format_type};
 use crate::datum::{composite_values, datum_to_val, string_to_datum, val_to_datum};
 use crate::error::{OrReport, PluginError, PluginResult};
 use crate::json::val_to_json;
@@ -156,10 +156,16 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
     let wit = ok_type
         .map(|t| t.to_string())
         .unwrap_or_else(|| "nothing".into());
+    // RETURNS TABLE (…) and OUT parameters: the row type their columns make.
+    let rettypmod = if rettype == pg_sys::RECORDOID {
+        crate::conv::out_parameters_type(proc).unwrap_or(-1)
+    } else {
+        -1
+    };
     let ret = match (ok_type, retset) {
         (None, false) if rettype == pg_sys::VOIDOID => BoundReturn::Void,
         (Some(WitType::List(elem)), true) if **elem != WitType::U8 => {
-            match bind(rettype, elem, Dir::Out)? {
+            match bind_typmod(rettype, rettypmod, elem, Dir::Out)? {
                 Ok(conv) => BoundReturn::Set {
                     elem: conv,
                     elem_oid: rettype,
@@ -172,7 +178,7 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
                 }
             }
         }
-        (Some(ty), false) => match bind(rettype, ty, Dir::Out)? {
+        (Some(ty), false) => match bind_typmod(rettype, rettypmod, ty, Dir::Out)? {
             Ok(conv) => BoundReturn::Value(conv),
             Err(why) => {
                 return Err(mismatch(format!(
@@ -466,7 +472,7 @@ unsafe fn call_fast(
                 let rows = rows
                     .into_iter()
                     .map(|s| string_to_datum(&s, &result).map(|d| Row::Single(Some(d))));
-                return_rows(fcinfo, pg_sys::TEXTOID, false, rows, &result)?;
+                return_rows(fcinfo, pg_sys::TEXTOID, None, rows, &result)?;
                 return Ok(Fast::Set);
             }
             FastPath::S64ListToS64Set => {
@@ -488,7 +494,7 @@ unsafe fn call_fast(
                 let rows = rows
                     .into_iter()
                     .map(|v| Ok(Row::Single(Some(pg_sys::Datum::from(v)))));
-                return_rows(fcinfo, pg_sys::INT8OID, false, rows, &result)?;
+                return_rows(fcinfo, pg_sys::INT8OID, None, rows, &result)?;
                 return Ok(Fast::Set);
             }
             FastPath::S64ToS64 => {
@@ -666,7 +672,8 @@ unsafe fn start_pending(
 }
 
 /// Hand rows to the executor as the result of a set-returning call (materialize mode). Rows
-/// have the attributes of composite type `elem_oid` when `composite`, else one column of it.
+/// have the attributes of composite type `elem_oid` when `composite` is its typmod (-1 for a
+/// named type), else one column of it.
 ///
 /// # Safety
 /// `fcinfo` must be the valid call info of the call in progress; `rows` must yield datums of
@@ -674,7 +681,7 @@ unsafe fn start_pending(
 unsafe fn return_rows(
     fcinfo: pg_sys::FunctionCallInfo,
     elem_oid: pg_sys::Oid,
-    composite: bool,
+    composite: Option<i32>,
     rows: impl IntoIterator<Item = PluginResult<Row>>,
     what: &ValueLabel<'_>,
 ) -> PluginResult<()> {
@@ -693,8 +700,8 @@ unsafe fn return_rows(
             ));
         }
         let old = pg_sys::MemoryContextSwitchTo((*(*rsinfo).econtext).ecxt_per_query_memory);
-        let desc = if composite {
-            pg_sys::lookup_rowtype_tupdesc_copy(elem_oid, -1)
+        let desc = if let Some(typmod) = composite {
+            pg_sys::lookup_rowtype_tupdesc_copy(elem_oid, typmod)
         } else {
             let desc = pg_sys::CreateTemplateTupleDesc(1);
             pg_sys::TupleDescInitEntry(desc, 1, c"value".as_ptr(), elem_oid, -1, 0);
@@ -748,27 +755,45 @@ unsafe fn return_set(
     what: &ValueLabel<'_>,
 ) -> PluginResult<()> {
     let record = match elem {
-        Conv::Composite { natts, fields, .. } => Some((*natts, fields)),
+        Conv::Composite {
+            natts,
+            fields,
+            typmod,
+            ..
+        } => Some((*natts, fields, *typmod)),
         Conv::Option(inner) => match inner.as_ref() {
-            Conv::Composite { natts, fields, .. } => Some((*natts, fields)),
+            Conv::Composite {
+                natts,
+                fields,
+                typmod,
+                ..
+            } => Some((*natts, fields, *typmod)),
             _ => None,
         },
         _ => None,
     };
     let attributes = |(values, nulls)| Row::Attributes(values, nulls);
     let rows = items.into_iter().map(|item| match (record, item) {
-        (Some((natts, _)), Val::Option(None)) => Ok(Row::Attributes(
+        (Some((natts, _, _)), Val::Option(None)) => Ok(Row::Attributes(
             vec![pg_sys::Datum::from(0); natts],
             vec![true; natts],
         )),
-        (Some((natts, fields)), Val::Option(Some(v))) => {
+        (Some((natts, fields, _)), Val::Option(Some(v))) => {
             composite_values(*v, natts, fields, what).map(attributes)
         }
-        (Some((natts, fields)), v) => composite_values(v, natts, fields, what).map(attributes),
+        (Some((natts, fields, _)), v) => composite_values(v, natts, fields, what).map(attributes),
         (None, v) => val_to_datum(v, elem, what).map(Row::Single),
     });
     // SAFETY: the caller's contract; the rows are made of elem_oid's values.
-    unsafe { return_rows(fcinfo, elem_oid, record.is_some(), rows, what) }
+    unsafe {
+        return_rows(
+            fcinfo,
+            elem_oid,
+            record.map(|(_, _, typmod)| typmod),
+            rows,
+            what,
+        )
+    }
 }
 
 /// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.

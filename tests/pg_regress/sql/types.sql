@@ -99,6 +99,15 @@ SELECT explain($$CREATE FUNCTION public.bad3(wrong_type) RETURNS shapes.customer
 CREATE TYPE public.color3 AS ENUM ('red', 'green');
 SELECT explain($$CREATE FUNCTION public.bad4(color3) RETURNS color3 LANGUAGE wasm AS 'shapes/echo-color'$$);
 SELECT explain($$CREATE FUNCTION public.bad5(jsonb) RETURNS jsonb LANGUAGE wasm AS 'shapes/echo-point'$$);
+-- RETURNS TABLE (…) and OUT parameters name the columns a record's fields go to, by name.
+CREATE FUNCTION public.customers(body text) RETURNS TABLE (email text, id int8, name text)
+    LANGUAGE wasm AS 'shapes/parse-customers';
+SELECT * FROM public.customers(E'1, Ann ,A@B.C\n2,Bob');
+CREATE FUNCTION public.norm_out(c shapes.customer, OUT id int8, OUT name text, OUT email text)
+    LANGUAGE wasm AS 'shapes/normalize';
+SELECT * FROM public.norm_out(ROW(7, ' Z ', ' Q@R '));
+SELECT explain($$CREATE FUNCTION public.bad6(body text) RETURNS TABLE (id int8, nom text) LANGUAGE wasm AS 'shapes/parse-customers'$$);
+DROP FUNCTION public.customers(text), public.norm_out(shapes.customer);
 -- A list result may also be declared as an array instead of a set.
 CREATE FUNCTION public.all_colors() RETURNS shapes.color[] LANGUAGE wasm AS 'shapes/colors';
 SELECT public.all_colors();
