@@ -60,7 +60,7 @@ pub fn require_plugin_usage_cached(plugin: &ResolvedPlugin) -> PluginResult<()> 
 }
 
 /// Calling or binding the plugin's exports: admins, or USAGE on the plugin's schema.
-pub fn require_plugin_usage(plugin: &ResolvedPlugin) -> PluginResult<()> {
+fn require_plugin_usage(plugin: &ResolvedPlugin) -> PluginResult<()> {
     if is_admin() || has_schema_usage(&plugin.schema) {
         Ok(())
     } else {

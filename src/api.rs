@@ -11,7 +11,7 @@ use crate::error::{OrReport, PluginError, PluginResult};
 use crate::guc;
 use crate::handler::{find_export, unwrap_result};
 use crate::json::{json_to_val, val_to_json};
-use crate::runtime::call::{call_export, call_scalar_vals, discard_instances};
+use crate::runtime::call::{ScalarArg, ScalarOut, call_export, call_scalar, discard_instances};
 use crate::runtime::plugin::{CompiledPlugin, decode_wit, load_component, sha256_hex};
 use crate::types::{SqlReturn, TypePlan, WitType, quote_ident, quote_literal, sql_ident};
 
@@ -590,14 +590,39 @@ fn uninstall(name: &str) {
     uninstall_plugin(name).or_report()
 }
 
-fn transform(
+/// What a `wasm_transform` call names, resolved: kept for the next row, which nearly always
+/// names the same plugin and export.
+struct TransformTarget {
+    generation: u64,
+    plugin: String,
+    export: Option<String>,
+    resolved: std::rc::Rc<crate::catalog::ResolvedPlugin>,
+    index: usize,
+}
+
+thread_local! {
+    static LAST_TARGET: std::cell::RefCell<Option<TransformTarget>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The plugin and export index a `wasm_transform` call names: the last call's when it named
+/// the same ones in the same catalog generation, else looked up.
+fn transform_target(
     plugin: &str,
     export: Option<&str>,
-    input: Json,
-    positional_single: bool,
-) -> PluginResult<Option<Json>> {
+) -> PluginResult<(std::rc::Rc<crate::catalog::ResolvedPlugin>, usize)> {
+    let generation = crate::catalog::generation();
+    let hit = LAST_TARGET.with_borrow(|last| {
+        last.as_ref()
+            .filter(|t| {
+                t.generation == generation && t.plugin == plugin && t.export.as_deref() == export
+            })
+            .map(|t| (t.resolved.clone(), t.index))
+    });
+    if let Some(hit) = hit {
+        return Ok(hit);
+    }
     let resolved = resolve_plugin(plugin)?;
-    require_plugin_usage_cached(&resolved)?;
     let exports = &resolved.compiled.exports;
     let index = match export {
         Some(name) => find_export(&resolved, name)?,
@@ -614,6 +639,27 @@ fn transform(
             }
         },
     };
+    LAST_TARGET.with_borrow_mut(|last| {
+        *last = Some(TransformTarget {
+            generation,
+            plugin: plugin.to_string(),
+            export: export.map(str::to_string),
+            resolved: resolved.clone(),
+            index,
+        })
+    });
+    Ok((resolved, index))
+}
+
+fn transform(
+    plugin: &str,
+    export: Option<&str>,
+    input: Json,
+    positional_single: bool,
+) -> PluginResult<Option<Json>> {
+    let (resolved, index) = transform_target(plugin, export)?;
+    require_plugin_usage_cached(&resolved)?;
+    let exports = &resolved.compiled.exports;
     let ex = &exports[index];
     // Formatted only if a message needs it: this runs once per row.
     let what = crate::handler::ExportLabel {
@@ -638,14 +684,34 @@ fn transform(
     } else {
         json_args(&what, params, &input)?
     };
-    let result = match call_scalar_vals(plugin, &resolved.compiled, index, &args) {
-        Some(typed) => typed?,
-        None => call_export(plugin, &resolved.compiled, index, &args)?,
-    };
+    let result =
+        match scalar_arg(&args).and_then(|a| call_scalar(plugin, &resolved.compiled, index, a)) {
+            Some(typed) => Some(match typed? {
+                ScalarOut::I64(r) => Val::S64(r),
+                ScalarOut::I32(r) => Val::S32(r),
+                ScalarOut::F64(r) => Val::Float64(r),
+                ScalarOut::Bool(r) => Val::Bool(r),
+                ScalarOut::Str(r) => Val::String(r),
+            }),
+            None => call_export(plugin, &resolved.compiled, index, &args)?,
+        };
     let (value, ty) = unwrap_result(result, ex.sig.result.as_ref(), &what)?;
     Ok(match (value, ty) {
-        (Some(v), Some(t)) => Some(val_to_json(&t, &v)),
+        (Some(v), Some(t)) => Some(val_to_json(t, &v)),
         _ => None,
+    })
+}
+
+/// The typed-call form of arguments a scalar fast path takes (`call_scalar` checks that they
+/// fit the export's).
+fn scalar_arg(args: &[Val]) -> Option<ScalarArg<'_>> {
+    Some(match args {
+        [Val::S64(x)] => ScalarArg::I64(*x),
+        [Val::S32(x)] => ScalarArg::I32(*x),
+        [Val::Float64(x)] => ScalarArg::F64(*x),
+        [Val::Float64(a), Val::Float64(b)] => ScalarArg::F64F64(*a, *b),
+        [Val::String(s)] => ScalarArg::Str(s),
+        _ => return None,
     })
 }
 
@@ -743,8 +809,9 @@ unsafe fn transform_call(
     // SAFETY: the functions are STRICT with (text, jsonb) or (text, text, jsonb) arguments.
     unsafe {
         let args = (*fcinfo).args.as_slice(if with_export { 3 } else { 2 });
-        let plugin = crate::jsonb::text_arg(args[0].value);
-        let export = with_export.then(|| crate::jsonb::text_arg(args[1].value));
+        let text = |d: pg_sys::Datum| <&str>::from_datum(d, false).unwrap_or_default();
+        let plugin = text(args[0].value);
+        let export = with_export.then(|| text(args[1].value));
         let input = crate::jsonb::jsonb_to_json(args[args.len() - 1].value)?;
         match transform(plugin, export, input, !with_export)? {
             Some(json) => {

@@ -27,10 +27,10 @@ pub enum Dir {
 pub struct FieldConv {
     /// WIT field name (`f0`... for tuples).
     pub name: String,
-    /// Index of the attribute in the composite's tuple descriptor; `None` for an option
-    /// field the composite has no column for (always `none`).
-    pub attno: Option<usize>,
-    pub conv: Conv,
+    /// The attribute it travels in (index in the composite's tuple descriptor) and how it
+    /// converts; `None` for an option field the composite has no column for (always `none`,
+    /// parameters only).
+    pub source: Option<(usize, Conv)>,
 }
 
 /// How one value converts between its SQL datum and its component value.
@@ -300,8 +300,7 @@ fn bind_composite(
             Some((attname, atttype, index)) => match bind(*atttype, ty, dir)? {
                 Ok(conv) => out.push(FieldConv {
                     name: name.clone(),
-                    attno: Some(*index),
-                    conv,
+                    source: Some((*index, conv)),
                 }),
                 Err(why) => {
                     return Ok(Err(format!(
@@ -312,8 +311,7 @@ fn bind_composite(
             },
             None if dir == Dir::In && matches!(ty, WitType::Option(_)) => out.push(FieldConv {
                 name: name.clone(),
-                attno: None,
-                conv: Conv::Option(Box::new(Conv::Scalar(WitType::Bool))),
+                source: None,
             }),
             None => {
                 return Ok(Err(format!(

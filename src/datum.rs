@@ -155,9 +155,9 @@ pub unsafe fn datum_to_val(
                         parent: what,
                         field: &f.name,
                     };
-                    let v = match f.attno {
-                        Some(i) if i < values.len() => {
-                            datum_to_val(values[i], nulls[i], &f.conv, &label)?
+                    let v = match &f.source {
+                        Some((i, conv)) if *i < values.len() => {
+                            datum_to_val(values[*i], nulls[*i], conv, &label)?
                         }
                         _ => Val::Option(None),
                     };
@@ -490,10 +490,11 @@ pub fn composite_values(
             parent: what,
             field: &f.name,
         };
-        let datum = val_to_datum(v, &f.conv, &label)?;
-        if let Some(i) = f.attno.filter(|i| *i < natts) {
-            values[i] = datum.unwrap_or(pg_sys::Datum::from(0));
-            nulls[i] = datum.is_none();
+        // Results bind every field to an attribute (see `conv::bind`).
+        if let Some((i, conv)) = f.source.as_ref().filter(|(i, _)| *i < natts) {
+            let datum = val_to_datum(v, conv, &label)?;
+            values[*i] = datum.unwrap_or(pg_sys::Datum::from(0));
+            nulls[*i] = datum.is_none();
         }
     }
     Ok((values, nulls))

@@ -1,7 +1,7 @@
 //! `LANGUAGE wasm`: the call handler that runs a plugin function and the validator that checks
 //! a `CREATE FUNCTION … LANGUAGE wasm AS 'plugin/export'` against the export's WIT signature.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -10,7 +10,7 @@ use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, pg_sys};
 use wasmtime::component::Val;
 
-use crate::acl::require_plugin_usage;
+use crate::acl::require_plugin_usage_cached;
 use crate::catalog::{ResolvedPlugin, generation, resolve_plugin};
 use crate::conv::{Conv, Dir, bind, bind_typmod, format_type};
 use crate::datum::{composite_values, datum_to_val, string_to_datum, val_to_datum};
@@ -32,8 +32,6 @@ struct BoundFunction {
     /// The typed path, when the SQL types allow it.
     fast: FastPath,
     generation: u64,
-    /// The last role that passed the privilege check: re-checked when the role changes.
-    checked_role: Cell<pg_sys::Oid>,
 }
 
 thread_local! {
@@ -98,7 +96,7 @@ fn resolve_body(proc: &PgProc) -> PluginResult<(Rc<ResolvedPlugin>, usize, Bindi
     let body = proc.prosrc();
     let (plugin_name, export_name) = parse_body(&body)?;
     let plugin = resolve_plugin(plugin_name)?;
-    require_plugin_usage(&plugin)?;
+    require_plugin_usage_cached(&plugin)?;
     let export = find_export(&plugin, export_name)?;
     let binding = check_signature(proc, plugin_name, &plugin.compiled.exports[export])?;
     check_volatility(proc, &plugin)?;
@@ -258,11 +256,7 @@ unsafe fn bound_function(flinfo: *mut pg_sys::FmgrInfo) -> PluginResult<Rc<Bound
             bound
         }
     };
-    let role = crate::acl::current_role();
-    if bound.checked_role.get() != role {
-        require_plugin_usage(&bound.plugin)?;
-        bound.checked_role.set(role);
-    }
+    require_plugin_usage_cached(&bound.plugin)?;
     Ok(bound)
 }
 
@@ -284,7 +278,6 @@ fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
         ret: binding.ret,
         fast: binding.fast,
         generation: current,
-        checked_role: Cell::new(crate::acl::current_role()),
     });
     BOUND.with(|b| b.borrow_mut().insert(fn_oid, bound.clone()));
     Ok(bound)
@@ -319,14 +312,14 @@ pub fn find_export(plugin: &ResolvedPlugin, name: &str) -> PluginResult<usize> {
 }
 
 /// Unwrap a `result<T, E>`: `ok` gives T, `err` becomes an ERROR carrying E.
-pub fn unwrap_result(
+pub fn unwrap_result<'t>(
     value: Option<Val>,
-    ty: Option<&WitType>,
+    ty: Option<&'t WitType>,
     what: &dyn std::fmt::Display,
-) -> PluginResult<(Option<Val>, Option<WitType>)> {
+) -> PluginResult<(Option<Val>, Option<&'t WitType>)> {
     match (ty, value) {
         (Some(WitType::Result { ok, err }), Some(Val::Result(r))) => match r {
-            Ok(v) => Ok((v.map(|b| *b), ok.as_deref().cloned())),
+            Ok(v) => Ok((v.map(|b| *b), ok.as_deref())),
             Err(e) => {
                 let rendered = match (err.as_deref(), e.as_deref()) {
                     (Some(t), Some(v)) => val_to_json(t, v),
@@ -344,7 +337,7 @@ pub fn unwrap_result(
                 })
             }
         },
-        (ty, value) => Ok((value, ty.cloned())),
+        (ty, value) => Ok((value, ty)),
     }
 }
 
@@ -426,7 +419,7 @@ unsafe fn call_fast(
     args: &[pg_sys::NullableDatum],
     label: &ExportLabel<'_>,
 ) -> PluginResult<Fast> {
-    use crate::runtime::call::call_typed;
+    use crate::runtime::call::{ScalarArg, ScalarOut, call_scalar, call_typed};
     if args.iter().any(|a| a.isnull) {
         return Ok(Fast::Dynamic);
     }
@@ -445,7 +438,7 @@ unsafe fn call_fast(
         export: label,
     };
     // SAFETY: the binding checked the argument types against the export's signature.
-    let datum = unsafe {
+    let input = unsafe {
         let arg = |i: usize| args[i].value;
         match bound.fast {
             FastPath::Dynamic => return Ok(Fast::Dynamic),
@@ -497,43 +490,31 @@ unsafe fn call_fast(
                 return_rows(fcinfo, pg_sys::INT8OID, None, rows, &result)?;
                 return Ok(Fast::Set);
             }
-            FastPath::S64ToS64 => {
-                let (r,): (i64,) = call_typed(name, compiled, export, (arg(0).value() as i64,))?;
-                pg_sys::Datum::from(r)
-            }
-            FastPath::S32ToS32 => {
-                let (r,): (i32,) = call_typed(name, compiled, export, (arg(0).value() as i32,))?;
-                pg_sys::Datum::from(r)
-            }
+            FastPath::S64ToS64 => ScalarArg::I64(arg(0).value() as i64),
+            FastPath::S32ToS32 => ScalarArg::I32(arg(0).value() as i32),
             FastPath::F64ToF64 => {
-                let x = f64::from_datum(arg(0), false).unwrap_or_default();
-                let (r,): (f64,) = call_typed(name, compiled, export, (x,))?;
-                r.into_datum()
-                    .expect("invariant: float8 always has a datum")
+                ScalarArg::F64(f64::from_datum(arg(0), false).unwrap_or_default())
             }
-            FastPath::F64F64ToF64 => {
-                let a = f64::from_datum(arg(0), false).unwrap_or_default();
-                let b = f64::from_datum(arg(1), false).unwrap_or_default();
-                let (r,): (f64,) = call_typed(name, compiled, export, (a, b))?;
-                r.into_datum()
-                    .expect("invariant: float8 always has a datum")
-            }
-            FastPath::StrToStr => {
-                let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
-                let (r,): (String,) = call_typed(name, compiled, export, (s,))?;
-                string_to_datum(&r, &result)?
-            }
-            FastPath::StrToBool => {
-                let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
-                let (r,): (bool,) = call_typed(name, compiled, export, (s,))?;
-                pg_sys::Datum::from(r)
-            }
-            FastPath::StrToS64 => {
-                let s = <&str>::from_datum(arg(0), false).unwrap_or_default();
-                let (r,): (i64,) = call_typed(name, compiled, export, (s,))?;
-                pg_sys::Datum::from(r)
+            FastPath::F64F64ToF64 => ScalarArg::F64F64(
+                f64::from_datum(arg(0), false).unwrap_or_default(),
+                f64::from_datum(arg(1), false).unwrap_or_default(),
+            ),
+            FastPath::StrToStr | FastPath::StrToBool | FastPath::StrToS64 => {
+                ScalarArg::Str(<&str>::from_datum(arg(0), false).unwrap_or_default())
             }
         }
+    };
+    let Some(out) = call_scalar(name, compiled, export, input) else {
+        return Ok(Fast::Dynamic);
+    };
+    let datum = match out? {
+        ScalarOut::I64(r) => pg_sys::Datum::from(r),
+        ScalarOut::I32(r) => pg_sys::Datum::from(r),
+        ScalarOut::F64(r) => r
+            .into_datum()
+            .expect("invariant: float8 always has a datum"),
+        ScalarOut::Bool(r) => pg_sys::Datum::from(r),
+        ScalarOut::Str(r) => string_to_datum(&r, &result)?,
     };
     Ok(Fast::Value(datum))
 }
@@ -711,28 +692,20 @@ unsafe fn return_rows(
         pg_sys::MemoryContextSwitchTo(old);
         let natts = (*desc).natts as usize;
         for row in rows {
-            match row? {
+            let (mut one, mut attributes);
+            let (values, nulls): (&mut [pg_sys::Datum], &mut [bool]) = match row? {
                 Row::Single(datum) => {
-                    let mut values = [datum.unwrap_or(pg_sys::Datum::from(0))];
-                    let mut nulls = [datum.is_none()];
-                    pg_sys::tuplestore_putvalues(
-                        store,
-                        desc,
-                        values.as_mut_ptr(),
-                        nulls.as_mut_ptr(),
-                    );
+                    one = ([datum.unwrap_or(pg_sys::Datum::from(0))], [datum.is_none()]);
+                    (&mut one.0, &mut one.1)
                 }
                 Row::Attributes(mut values, mut nulls) => {
                     values.resize(natts, pg_sys::Datum::from(0));
                     nulls.resize(natts, true);
-                    pg_sys::tuplestore_putvalues(
-                        store,
-                        desc,
-                        values.as_mut_ptr(),
-                        nulls.as_mut_ptr(),
-                    );
+                    attributes = (values, nulls);
+                    (&mut attributes.0, &mut attributes.1)
                 }
-            }
+            };
+            pg_sys::tuplestore_putvalues(store, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
         }
         (*rsinfo).returnMode = pg_sys::SetFunctionReturnMode::SFRM_Materialize;
         (*rsinfo).setResult = store;

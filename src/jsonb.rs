@@ -5,8 +5,8 @@
 //! In: Postgres' jsonb iterator walks the binary form. Out: `pushJsonbValue` builds the binary
 //! form directly; numbers that fit `i64` become numerics without text.
 
+use pgrx::PgSqlErrorCode;
 use pgrx::pg_sys;
-use pgrx::{FromDatum, PgSqlErrorCode};
 use serde_json::{Map, Number, Value as Json};
 
 use crate::error::{PluginError, PluginResult};
@@ -271,13 +271,4 @@ pub fn json_to_jsonb(v: &Json) -> PluginResult<pg_sys::Datum> {
         };
         Ok(pg_sys::Datum::from(jb))
     }
-}
-
-/// A text argument of a function call.
-///
-/// # Safety
-/// `datum` must be a non-null text datum.
-pub unsafe fn text_arg<'a>(datum: pg_sys::Datum) -> &'a str {
-    // SAFETY: the caller guarantees a text datum; text in a UTF-8 database is valid UTF-8.
-    unsafe { <&str>::from_datum(datum, false).unwrap_or_default() }
 }

@@ -16,6 +16,7 @@ use super::plugin::CompiledPlugin;
 use super::runtime;
 use crate::error::{PluginError, PluginResult, render_chain};
 use crate::guc;
+use crate::types::FastPath;
 
 /// Why the epoch callback stopped a guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,10 +60,6 @@ thread_local! {
 fn current_lxid() -> pg_sys::LocalTransactionId {
     // SAFETY: MyProc is set for every backend before any SQL function runs.
     unsafe { (*pg_sys::MyProc).lxid }
-}
-
-fn current_role() -> pg_sys::Oid {
-    crate::acl::current_role()
 }
 
 /// Whether Postgres wants the running statement or the backend to stop.
@@ -206,7 +203,10 @@ fn run<T>(
             compiled.exports[export].name
         )
     };
-    let key = (compiled as *const CompiledPlugin as usize, current_role());
+    let key = (
+        compiled as *const CompiledPlugin as usize,
+        crate::acl::current_role(),
+    );
     let lxid = current_lxid();
     let mut instances = INSTANCES.with(|m| m.take());
     let slot = match instances.iter().position(|(k, _)| *k == key) {
@@ -320,46 +320,50 @@ where
     })
 }
 
-/// Call a scalar fast-path export with already-converted values through the typed API
-/// (`wasm_transform` uses it: a dynamic call costs several times a typed one). `None` when the
-/// signature or the values do not fit a fast path.
-pub fn call_scalar_vals(
+/// The argument of a scalar fast-path call (see [`FastPath`]), already in Rust form.
+#[derive(Debug, Clone, Copy)]
+pub enum ScalarArg<'a> {
+    I64(i64),
+    I32(i32),
+    F64(f64),
+    F64F64(f64, f64),
+    Str(&'a str),
+}
+
+/// The result of a scalar fast-path call.
+#[derive(Debug)]
+pub enum ScalarOut {
+    I64(i64),
+    I32(i32),
+    F64(f64),
+    Bool(bool),
+    Str(String),
+}
+
+/// Call a scalar fast-path export through wasmtime's typed API, skipping dynamic values; the
+/// one place that knows which Rust types each [`FastPath`] lowers and lifts. `None` when the
+/// export has no scalar fast path or `arg` does not fit it.
+pub fn call_scalar(
     plugin: &str,
     compiled: &CompiledPlugin,
     export: usize,
-    args: &[Val],
-) -> Option<PluginResult<Option<Val>>> {
-    use crate::types::FastPath as F;
-    let call = |f: &dyn Fn() -> PluginResult<Val>| Some(f().map(Some));
-    match (compiled.exports[export].fast, args) {
-        (F::S64ToS64, [Val::S64(x)]) => call(&|| {
-            call_typed::<(i64,), (i64,)>(plugin, compiled, export, (*x,)).map(|(r,)| Val::S64(r))
-        }),
-        (F::S32ToS32, [Val::S32(x)]) => call(&|| {
-            call_typed::<(i32,), (i32,)>(plugin, compiled, export, (*x,)).map(|(r,)| Val::S32(r))
-        }),
-        (F::F64ToF64, [Val::Float64(x)]) => call(&|| {
-            call_typed::<(f64,), (f64,)>(plugin, compiled, export, (*x,))
-                .map(|(r,)| Val::Float64(r))
-        }),
-        (F::F64F64ToF64, [Val::Float64(a), Val::Float64(b)]) => call(&|| {
-            call_typed::<(f64, f64), (f64,)>(plugin, compiled, export, (*a, *b))
-                .map(|(r,)| Val::Float64(r))
-        }),
-        (F::StrToStr, [Val::String(s)]) => call(&|| {
-            call_typed::<(&str,), (String,)>(plugin, compiled, export, (s.as_str(),))
-                .map(|(r,)| Val::String(r))
-        }),
-        (F::StrToBool, [Val::String(s)]) => call(&|| {
-            call_typed::<(&str,), (bool,)>(plugin, compiled, export, (s.as_str(),))
-                .map(|(r,)| Val::Bool(r))
-        }),
-        (F::StrToS64, [Val::String(s)]) => call(&|| {
-            call_typed::<(&str,), (i64,)>(plugin, compiled, export, (s.as_str(),))
-                .map(|(r,)| Val::S64(r))
-        }),
-        _ => None,
-    }
+    arg: ScalarArg<'_>,
+) -> Option<PluginResult<ScalarOut>> {
+    use FastPath as F;
+    use ScalarArg as A;
+    let (p, c, e) = (plugin, compiled, export);
+    Some(match (compiled.exports[export].fast, arg) {
+        (F::S64ToS64, A::I64(x)) => call_typed(p, c, e, (x,)).map(|(r,)| ScalarOut::I64(r)),
+        (F::S32ToS32, A::I32(x)) => call_typed(p, c, e, (x,)).map(|(r,)| ScalarOut::I32(r)),
+        (F::F64ToF64, A::F64(x)) => call_typed(p, c, e, (x,)).map(|(r,)| ScalarOut::F64(r)),
+        (F::F64F64ToF64, A::F64F64(a, b)) => {
+            call_typed(p, c, e, (a, b)).map(|(r,)| ScalarOut::F64(r))
+        }
+        (F::StrToStr, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Str(r)),
+        (F::StrToBool, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Bool(r)),
+        (F::StrToS64, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::I64(r)),
+        _ => return None,
+    })
 }
 
 /// Put the tail of what the guest wrote to stderr before a trap into the error's detail.
