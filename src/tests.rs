@@ -668,6 +668,43 @@ mod tests {
             one::<String>("SELECT scalars.shout('a')").as_deref(),
             Some("A")
         );
+        // The answer is remembered per role, but a REVOKE ends it at once: through
+        // wasm_transform and through a hand-written function outside the plugin's schema.
+        Spi::run("RESET ROLE").unwrap();
+        Spi::run(
+            "CREATE FUNCTION public.loud_r(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+        )
+        .unwrap();
+        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
+        assert_eq!(
+            one::<String>("SELECT public.loud_r('b')").as_deref(),
+            Some("B")
+        );
+        Spi::run("RESET ROLE").unwrap();
+        Spi::run("REVOKE USAGE ON SCHEMA scalars FROM pgc_reader").unwrap();
+        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
+        for sql in [
+            "SELECT wasm_transform('scalars', '\"ab\"')",
+            "SELECT public.loud_r('a')",
+        ] {
+            assert_error(sql, "42501", "USAGE on schema \"scalars\"");
+        }
+        // So does losing membership in wasm_admin, which grants every plugin.
+        Spi::run("RESET ROLE").unwrap();
+        Spi::run("GRANT wasm_admin TO pgc_reader").unwrap();
+        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
+        assert_eq!(
+            one::<String>("SELECT wasm_transform('scalars', '\"cd\"')::text").as_deref(),
+            Some("\"dc\"")
+        );
+        Spi::run("RESET ROLE").unwrap();
+        Spi::run("REVOKE wasm_admin FROM pgc_reader").unwrap();
+        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
+        assert_error(
+            "SELECT wasm_transform('scalars', '\"ef\"')",
+            "42501",
+            "USAGE on schema \"scalars\"",
+        );
     }
 
     #[pg_test]
