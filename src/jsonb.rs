@@ -59,9 +59,15 @@ unsafe fn scalar(v: &pg_sys::JsonbValue) -> PluginResult<Json> {
                 match text.parse::<Number>() {
                     Ok(n) => Json::Number(n),
                     Err(_) => {
+                        let shown = match text.char_indices().nth(24) {
+                            Some((cut, _)) => format!("{}… ({} digits)", &text[..cut], text.len()),
+                            None => text,
+                        };
                         return Err(PluginError::bad_value(
                             PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                            format!("the JSON number {text} is out of range"),
+                            format!(
+                                "the JSON number {shown} is out of range for any WIT number type"
+                            ),
                         ));
                     }
                 }

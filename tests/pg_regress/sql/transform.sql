@@ -46,6 +46,9 @@ FROM (VALUES ('1.5'), ('-0.25'), ('1e300'), ('123456789.125'), ('"NaN"'), ('"-In
 SELECT wasm_transform('scalars', 'echo-s64', '[-9223372036854775808]'),
        wasm_transform('scalars', 'echo-u64', '[18446744073709551615]'),
        wasm_transform('scalars', 'shout', '["ñ 日本 \ud83d\ude00"]');
+-- A number beyond every WIT number type: 22003, and the next call works.
+SELECT outcome($$SELECT wasm_transform('scalars', 'echo-f64', '[1e400]')$$);
+SELECT wasm_transform('scalars', 'echo-f64', '[2.5]');
 -- A result string with NUL cannot be jsonb: 22P05, and the next call works.
 SELECT outcome($$SELECT wasm_transform('scalars', 'nul-string', '[]')$$);
 SELECT wasm_transform('scalars', 'shout', '["after"]');
