@@ -19,6 +19,15 @@ out_dir="${1:-${PG_COMPONENT_WASM_DIR:-/var/tmp/pg_component/components}}"
 wit_dir="$here/../../examples/slugify/wit"
 pkg="$here/node_modules/@bytecodealliance/componentize-js/package.json"
 
+# Node.js and npm: the machine's, else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "installing Debian packages: nodejs npm"
+    sudo_=""
+    [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq nodejs npm >/dev/null
+fi
+
 # node_modules must hold what package.json pins: `npm ls` fails on a missing or other version.
 # package.json pins @bytecodealliance/preview2-shim too: componentize-js 0.23.0 imports it when it
 # runs but declares it only as a devDependency, so without the pin `npm ci` leaves it out.

@@ -18,6 +18,16 @@ out_dir="${1:-${PG_COMPONENT_WASM_DIR:-/var/tmp/pg_component/components}}"
 wit_dir="$here/../../examples/slugify/wit"
 python="${PYTHON:-python3}"
 
+# Python 3 with pip: the machine's, else Debian's.
+if ! "$python" -m pip --version >/dev/null 2>&1; then
+    echo "installing Debian packages: python3 python3-pip"
+    sudo_=""
+    [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq python3 python3-pip >/dev/null
+    python=python3
+fi
+
 # Use componentize-py $COMPONENTIZE_PY_VERSION from this Python's environment if it is there,
 # else from a private pip --target directory outside the clone, installed once. --target leaves
 # the system's Python alone, and works where Debian's python3 refuses `pip install` (PEP 668).
