@@ -29,7 +29,8 @@ wit="$root/guests/examples/slugify/wit"
 if stale "$PG_COMPONENT_WASM_DIR/slugify-py.wasm" "$py" "$wit"; then
     bash "$py/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
 fi
-if stale "$PG_COMPONENT_WASM_DIR/slugify-js.wasm" "$js" "$wit"; then
+if stale "$PG_COMPONENT_WASM_DIR/slugify-js.wasm" "$js" "$wit" ||
+    stale "$PG_COMPONENT_WASM_DIR/slugify-js-default.wasm" "$js" "$wit"; then
     bash "$js/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
 fi
 c="$root/guests/polyglot/c"

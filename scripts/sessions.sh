@@ -15,8 +15,10 @@ log_lines_before=$(wc -l < "$dir/server.log")
 
 passed=0
 failed=0
-check() { # name condition-result
-    if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAILED - $1"; fi
+check() { # name command...: runs the command (under set -e, a failing one must not end the script)
+    local name="$1"
+    shift
+    if "$@"; then passed=$((passed + 1)); echo "ok - $name"; else failed=$((failed + 1)); echo "FAILED - $name"; fi
 }
 q() { cluster_psql "$port" sessions -At -c "$1"; }
 
@@ -58,29 +60,30 @@ stop_spin() {
 }
 
 stop_spin pg_cancel_backend
-grep -q "canceling statement due to user request" "$dir/spin.out"; check "cancel gives 57014 'canceling statement due to user request'" $?
-[ "$stop_ms" -lt 2000 ]; check "cancel stops a spinning guest promptly" $?
-[ "$(q "SELECT scalars.shout('next')")" = "NEXT" ]; check "the next call works after a cancel" $?
+check "cancel gives 57014 'canceling statement due to user request'" grep -q "canceling statement due to user request" "$dir/spin.out"
+check "cancel stops a spinning guest promptly" test "$stop_ms" -lt 2000
+check "the next call works after a cancel" test "$(q "SELECT scalars.shout('next')")" = "NEXT"
 
 stop_spin pg_terminate_backend
-grep -q "terminating connection due to administrator command" "$dir/spin.out"; check "terminate ends the spinning backend" $?
-[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = $spin_pid")" = "0" ]; check "the terminated backend is gone" $?
+check "terminate ends the spinning backend" grep -q "terminating connection due to administrator command" "$dir/spin.out"
+check "the terminated backend is gone" test "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = $spin_pid")" = "0"
 
 # pg_dump carries the plugin catalog (a config table) and the generated functions; a restore
 # into a new database calls them without reinstalling anything.
 q "CREATE TABLE posts AS SELECT 'Dump and Restore' AS title" >/dev/null
 "$PGBIN/pg_dump" -h /tmp -p "$port" -U postgres sessions > "$dir/dump.sql"
 cluster_psql "$port" postgres -q -c "DROP DATABASE IF EXISTS restored" -c "CREATE DATABASE restored"
-cluster_psql "$port" restored -q -f "$dir/dump.sql" >/dev/null 2>"$dir/restore.err"
-[ ! -s "$dir/restore.err" ]; check "the dump restores without errors" $?
-[ "$(cluster_psql "$port" restored -At -c "SELECT scalars.shout(title) FROM posts")" = "DUMP AND RESTORE" ]
-check "restored plugin functions work" $?
-[ "$(cluster_psql "$port" restored -At -c "SELECT count(*) FROM wasm.plugins WHERE name = 'scalars'")" = "1" ]
-check "the plugin catalog was restored" $?
+cluster_psql "$port" restored -q -f "$dir/dump.sql" >/dev/null 2>"$dir/restore.err" || true
+check "the dump restores without errors" test ! -s "$dir/restore.err"
+check "restored plugin functions work" \
+    test "$(cluster_psql "$port" restored -At -c "SELECT scalars.shout(title) FROM posts")" = "DUMP AND RESTORE"
+check "the plugin catalog was restored" \
+    test "$(cluster_psql "$port" restored -At -c "SELECT count(*) FROM wasm.plugins WHERE name = 'scalars'")" = "1"
 
-[ "$(q "SELECT pg_postmaster_start_time()")" = "$started" ]; check "the postmaster did not restart" $?
-! tail -n +"$log_lines_before" "$dir/server.log" | grep -q "terminated by signal"; check "no backend was killed by a signal" $?
-[ "$(q "SELECT scalars.shout('alive')")" = "ALIVE" ]; check "a new session calls plugins" $?
+check "the postmaster did not restart" test "$(q "SELECT pg_postmaster_start_time()")" = "$started"
+no_signal_kill() { ! tail -n +"$log_lines_before" "$dir/server.log" | grep -q "terminated by signal"; }
+check "no backend was killed by a signal" no_signal_kill
+check "a new session calls plugins" test "$(q "SELECT scalars.shout('alive')")" = "ALIVE"
 
 echo "sessions: $passed passed, $failed failed"
 [ "$failed" = 0 ]

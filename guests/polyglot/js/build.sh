@@ -28,6 +28,14 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq nodejs npm >/dev/null
 fi
 
+# The packages package-lock.json pins (componentize-js' parser and bundler among them) need
+# Node.js 20 or later.
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 20 ]; then
+    echo "Node.js $(node --version) is too old for componentize-js $COMPONENTIZE_JS_VERSION: install Node.js 20 or later" >&2
+    exit 1
+fi
+
 # node_modules must hold what package.json pins: `npm ls` fails on a missing or other version.
 # package.json pins @bytecodealliance/preview2-shim too: componentize-js 0.23.0 imports it when it
 # runs but declares it only as a devDependency, so without the pin `npm ci` leaves it out.
