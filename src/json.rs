@@ -107,14 +107,17 @@ fn json_integer(path: &str, ty: &WitType, v: &Json) -> Result<i128, ConvError> {
                 Ok(u as i128)
             } else {
                 let f = n.as_f64().unwrap_or(f64::NAN);
-                if f.fract() == 0.0 && f.abs() < 1e38 {
-                    Ok(f as i128)
-                } else {
+                if f.fract() != 0.0 || f.is_nan() {
                     Err(ConvError::new(
                         path,
                         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                         format!("expected an integer ({ty}), found the number {n}"),
                     ))
+                } else if f.abs() < 1e38 {
+                    Ok(f as i128)
+                } else {
+                    // A whole number beyond every WIT integer: out of range, like any other.
+                    Err(out_of_range(path, ty, n))
                 }
             }
         }

@@ -482,10 +482,15 @@ mod tests {
             "CREATE FUNCTION public.bad1(int4) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
         );
         assert!(got.contains("42P13"), "{got}");
+        // The detail names both types.
+        assert!(
+            got.contains("argument 1 (integer) does not fit parameter text"),
+            "{got}"
+        );
         assert_error(
             "CREATE FUNCTION public.bad2(text) RETURNS int4 LANGUAGE wasm AS 'scalars/shout'",
             "42P13",
-            "",
+            "the function returns integer but the export returns string",
         );
         assert_error(
             "CREATE FUNCTION public.bad3(text) RETURNS text LANGUAGE wasm AS 'shout'",
@@ -618,7 +623,7 @@ mod tests {
     fn only_admins_manage_plugins() {
         Spi::run("CREATE ROLE pgc_nobody").unwrap();
         Spi::run("CREATE ROLE pgc_admin IN ROLE wasm_admin").unwrap();
-        Spi::run("GRANT CREATE ON DATABASE pgrx_tests TO pgc_admin").ok();
+        Spi::run("GRANT CREATE ON DATABASE pgrx_tests TO pgc_admin").unwrap();
         Spi::run("SET LOCAL ROLE pgc_nobody").unwrap();
         assert_error(
             "SELECT * FROM wasm.install('x', ''::bytea)",
@@ -645,6 +650,40 @@ mod tests {
             ),
             Some(true)
         );
+        // EXECUTE alone is not enough: install checks membership in wasm_admin itself.
+        Spi::run(
+            "GRANT EXECUTE ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text), \
+             wasm.uninstall(text) TO pgc_nobody",
+        )
+        .unwrap();
+        stash_bytes(fixture("slugify"));
+        Spi::run("SET LOCAL ROLE pgc_nobody").unwrap();
+        assert_error(
+            "SELECT * FROM wasm.install('x', decode(current_setting('pgc.bytes'), 'base64'))",
+            "42501",
+            "only superusers and members of wasm_admin manage plugins",
+        );
+        assert_error(
+            "SELECT wasm.uninstall('x')",
+            "42501",
+            "only superusers and members of wasm_admin manage plugins",
+        );
+        // A member of wasm_admin that is not a superuser installs, calls and uninstalls.
+        Spi::run("RESET ROLE").unwrap();
+        Spi::run("SET LOCAL ROLE pgc_admin").unwrap();
+        assert_eq!(
+            one::<i64>(
+                "SELECT count(*) FROM wasm.install('byadmin', decode(current_setting('pgc.bytes'), 'base64'))"
+            ),
+            Some(3)
+        );
+        assert_eq!(
+            one::<String>("SELECT byadmin.slugify('By Admin')").as_deref(),
+            Some("by-admin")
+        );
+        Spi::run("SELECT wasm.uninstall('byadmin')").unwrap();
+        assert_eq!(one::<i64>("SELECT count(*) FROM wasm.plugins"), Some(0));
+        Spi::run("RESET ROLE").unwrap();
     }
 
     #[pg_test]
@@ -1012,6 +1051,36 @@ mod tests {
         );
         assert_error("SELECT raw.div(1, 0)", "38000", "integer divide by zero");
         assert_eq!(one::<i32>("SELECT raw.div(-9, 3)"), Some(-3));
+        // Its only export takes two parameters: the one-input form of wasm_transform says so.
+        assert_error(
+            "SELECT wasm_transform('raw', '5')",
+            "22023",
+            "takes 2 parameters, not one: use wasm_transform(plugin, export, args)",
+        );
+        assert_eq!(
+            one::<String>("SELECT wasm_transform('raw', 'div', '[-9, 3]')::text").as_deref(),
+            Some("-3")
+        );
+    }
+
+    #[pg_test]
+    fn stored_bytes_that_do_not_match_their_sha256_are_refused() {
+        install("scalars", "scalars");
+        // Damage the stored bytes behind install's back, and make this backend compile them
+        // again (no compiled code in memory or on disk).
+        Spi::run("UPDATE wasm.plugins SET bytes = bytes || '\\x00'::bytea WHERE name = 'scalars'")
+            .unwrap();
+        let sha = sha256_hex(&fixture("scalars"));
+        let engine = &crate::runtime::runtime().unwrap().engine;
+        let path = crate::runtime::cache::entry_path(engine, &sha).unwrap();
+        std::fs::remove_file(crate::runtime::cache::sum_path(&path)).unwrap();
+        crate::runtime::plugin::forget_compiled();
+        assert_error(
+            "SELECT scalars.shout('x')",
+            "XX001",
+            "component bytes do not match their recorded sha256",
+        );
+        assert_eq!(one::<i32>("SELECT 1"), Some(1));
     }
 
     /// A component exporting `bad: func() -> T` whose core function returns the flat value

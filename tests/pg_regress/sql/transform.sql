@@ -48,6 +48,9 @@ SELECT wasm_transform('scalars', 'echo-s64', '[-9223372036854775808]'),
        wasm_transform('scalars', 'shout', '["ñ 日本 \ud83d\ude00"]');
 -- A number beyond every WIT number type: 22003, and the next call works.
 SELECT outcome($$SELECT wasm_transform('scalars', 'echo-f64', '[1e400]')$$);
+SELECT outcome($$SELECT wasm_transform('scalars', 'echo-s64', '[1e40]')$$);
+SELECT outcome($$SELECT wasm_transform('scalars', 'echo-s64', '[2.5]')$$);
+SELECT outcome($$SELECT wasm_transform('scalars', 'reverse-bytes', '["zz"]')$$);
 SELECT wasm_transform('scalars', 'echo-f64', '[2.5]');
 -- A result string with NUL cannot be jsonb: 22P05, and the next call works.
 SELECT outcome($$SELECT wasm_transform('scalars', 'nul-string', '[]')$$);

@@ -118,6 +118,9 @@ SELECT wasm_transform('shapes', 'echo-item', '[{"sku": "a", "unit_price": 1, "ta
 SELECT wasm_transform('shapes', 'normalize', jsonb_build_array(to_jsonb(r))) FROM raw_customers r ORDER BY r.id;
 SELECT outcome($$SELECT wasm_transform('shapes', 'echo-point', '[{"x": 1, "y": true}]')$$);
 SELECT outcome($$SELECT wasm_transform('shapes', 'echo-color', '["blue"]')$$);
+SELECT outcome($$SELECT wasm_transform('shapes', 'echo-perms', '[["read", "bogus"]]')$$);
+SELECT outcome($$SELECT wasm_transform('shapes', 'echo-shape', '[{"empty": 1}]')$$);
+SELECT wasm_transform('shapes', 'echo-perms', '[["exec", "read"]]');
 
 -- Replacing with changed types: refused while user objects depend on them, nothing changed.
 CREATE TABLE places(id int, p shapes.point);
