@@ -64,6 +64,14 @@ mod tests {
         .unwrap();
     }
 
+    /// Run `f` as `role` (SET LOCAL ROLE), then go back to the test's superuser.
+    fn as_role<T>(role: &str, f: impl FnOnce() -> T) -> T {
+        Spi::run(&format!("SET LOCAL ROLE {role}")).unwrap();
+        let out = f();
+        Spi::run("RESET ROLE").unwrap();
+        out
+    }
+
     fn plugin_count() -> i64 {
         one::<i64>("SELECT count(*) FROM wasm.plugins").unwrap()
     }
@@ -690,60 +698,48 @@ mod tests {
     fn calling_through_wasm_transform_needs_usage_on_the_plugin_schema() {
         install("scalars", "scalars");
         Spi::run("CREATE ROLE pgc_reader").unwrap();
-        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
-        assert_error(
-            "SELECT wasm_transform('scalars', '\"a\"')",
-            "42501",
-            "USAGE on schema \"scalars\"",
-        );
-        Spi::run("RESET ROLE").unwrap();
+        let usage = "USAGE on schema \"scalars\"";
+        as_role("pgc_reader", || {
+            assert_error("SELECT wasm_transform('scalars', '\"a\"')", "42501", usage)
+        });
         Spi::run("GRANT USAGE ON SCHEMA scalars TO pgc_reader").unwrap();
-        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
-        assert_eq!(
-            one::<String>("SELECT wasm_transform('scalars', '\"ab\"')::text").as_deref(),
-            Some("\"ba\"")
-        );
-        assert_eq!(
-            one::<String>("SELECT scalars.shout('a')").as_deref(),
-            Some("A")
-        );
-        // The answer is remembered per role, but a REVOKE ends it at once: through
-        // wasm_transform and through a hand-written function outside the plugin's schema.
-        Spi::run("RESET ROLE").unwrap();
         Spi::run(
             "CREATE FUNCTION public.loud_r(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
         )
         .unwrap();
-        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
-        assert_eq!(
-            one::<String>("SELECT public.loud_r('b')").as_deref(),
-            Some("B")
-        );
-        Spi::run("RESET ROLE").unwrap();
+        as_role("pgc_reader", || {
+            assert_eq!(
+                one::<String>("SELECT wasm_transform('scalars', '\"ab\"')::text").as_deref(),
+                Some("\"ba\"")
+            );
+            assert_eq!(
+                one::<String>("SELECT scalars.shout('a')").as_deref(),
+                Some("A")
+            );
+            assert_eq!(
+                one::<String>("SELECT public.loud_r('b')").as_deref(),
+                Some("B")
+            );
+        });
+        // The answer is remembered per role, but a REVOKE ends it at once: through
+        // wasm_transform and through a hand-written function outside the plugin's schema.
         Spi::run("REVOKE USAGE ON SCHEMA scalars FROM pgc_reader").unwrap();
-        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
-        for sql in [
-            "SELECT wasm_transform('scalars', '\"ab\"')",
-            "SELECT public.loud_r('a')",
-        ] {
-            assert_error(sql, "42501", "USAGE on schema \"scalars\"");
-        }
+        as_role("pgc_reader", || {
+            assert_error("SELECT wasm_transform('scalars', '\"ab\"')", "42501", usage);
+            assert_error("SELECT public.loud_r('a')", "42501", usage);
+        });
         // So does losing membership in wasm_admin, which grants every plugin.
-        Spi::run("RESET ROLE").unwrap();
         Spi::run("GRANT wasm_admin TO pgc_reader").unwrap();
-        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
-        assert_eq!(
-            one::<String>("SELECT wasm_transform('scalars', '\"cd\"')::text").as_deref(),
-            Some("\"dc\"")
-        );
-        Spi::run("RESET ROLE").unwrap();
+        as_role("pgc_reader", || {
+            assert_eq!(
+                one::<String>("SELECT wasm_transform('scalars', '\"cd\"')::text").as_deref(),
+                Some("\"dc\"")
+            );
+        });
         Spi::run("REVOKE wasm_admin FROM pgc_reader").unwrap();
-        Spi::run("SET LOCAL ROLE pgc_reader").unwrap();
-        assert_error(
-            "SELECT wasm_transform('scalars', '\"ef\"')",
-            "42501",
-            "USAGE on schema \"scalars\"",
-        );
+        as_role("pgc_reader", || {
+            assert_error("SELECT wasm_transform('scalars', '\"ef\"')", "42501", usage)
+        });
     }
 
     #[pg_test]
@@ -937,13 +933,13 @@ mod tests {
         install("scalars", "scalars");
         Spi::run("CREATE ROLE pgc_binder").unwrap();
         Spi::run("GRANT CREATE ON SCHEMA public TO pgc_binder").unwrap();
-        Spi::run("SET LOCAL ROLE pgc_binder").unwrap();
-        assert_error(
-            "CREATE FUNCTION public.steal(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
-            "42501",
-            "USAGE on schema \"scalars\" is required",
-        );
-        Spi::run("RESET ROLE").unwrap();
+        as_role("pgc_binder", || {
+            assert_error(
+                "CREATE FUNCTION public.steal(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+                "42501",
+                "USAGE on schema \"scalars\" is required",
+            )
+        });
         // A function bound by an admin is checked again at call time, per role.
         Spi::run(
             "CREATE FUNCTION public.shared(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
@@ -953,22 +949,24 @@ mod tests {
             one::<String>("SELECT public.shared('a')").as_deref(),
             Some("A")
         );
-        Spi::run("SET LOCAL ROLE pgc_binder").unwrap();
-        assert_error(
-            "SELECT public.shared('a')",
-            "42501",
-            "USAGE on schema \"scalars\"",
-        );
-        Spi::run("RESET ROLE").unwrap();
+        as_role("pgc_binder", || {
+            assert_error(
+                "SELECT public.shared('a')",
+                "42501",
+                "USAGE on schema \"scalars\"",
+            )
+        });
         Spi::run("GRANT USAGE ON SCHEMA scalars TO pgc_binder").unwrap();
-        Spi::run("SET LOCAL ROLE pgc_binder").unwrap();
-        assert_eq!(
-            one::<String>("SELECT public.shared('b')").as_deref(),
-            Some("B")
-        );
-        Spi::run("CREATE FUNCTION public.mine(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'")
+        as_role("pgc_binder", || {
+            assert_eq!(
+                one::<String>("SELECT public.shared('b')").as_deref(),
+                Some("B")
+            );
+            Spi::run(
+                "CREATE FUNCTION public.mine(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+            )
             .unwrap();
-        Spi::run("RESET ROLE").unwrap();
+        });
     }
 
     #[pg_test]
