@@ -6,6 +6,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 root="$(dirname "$here")"
 
+ensure_toolchain
 CARGO_TARGET_DIR="$PGC_VAR/guest-target" cargo build --manifest-path "$root/guests/Cargo.toml" \
     --release --target wasm32-wasip2 --quiet
 mkdir -p "$PG_COMPONENT_WASM_DIR"

@@ -15,16 +15,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! cargo pgrx --version 2>/dev/null | grep -q '0\.18\.1'; then
-    echo "setup: cargo install cargo-pgrx 0.18.1"
-    cargo install cargo-pgrx --version 0.18.1 --locked
+ensure_toolchain
+
+# cargo-pgrx must match the pgrx crate pinned in Cargo.toml.
+pgrx_version="$(sed -n 's/^pgrx = "=\(.*\)"/\1/p' "$here/../Cargo.toml")"
+if ! cargo pgrx --version 2>/dev/null | grep -qF "$pgrx_version"; then
+    echo "setup: cargo install cargo-pgrx $pgrx_version"
+    cargo install cargo-pgrx --version "$pgrx_version" --locked
 fi
 
 if ! grep -q '^pg15' "$HOME/.pgrx/config.toml" 2>/dev/null; then
     cargo pgrx init --pg15 "$PG_CONFIG"
 fi
-
-rustup target list --installed | grep -q '^wasm32-wasip2$' || rustup target add wasm32-wasip2
 
 mkdir -p "$PGC_VAR"
 chmod 755 "$PGC_VAR"
