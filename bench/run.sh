@@ -25,5 +25,5 @@ port="${BENCH_PORT:-55436}"
 cluster_start "$dir" "$port"
 trap 'cluster_stop "$dir"' EXIT
 # Measure cold compiles: start without compiled code on disk.
-rm -rf "$dir/pg_component_cache"
+rm -rf "$dir/pgsql_tmp_pg_component" "$dir/pg_component_cache"
 python3 -u "$here/bench.py" --port "$port" --rows "${BENCH_ROWS:-1000000}" --wasm-dir "$PG_COMPONENT_WASM_DIR"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SQL regression tests: Postgres' own pg_regress against a throwaway cluster (run as the OS
-# user postgres) with the extension installed. `cargo pgrx regress` 0.18.1 cannot run its
+# user postgres) with the extension installed. `cargo pgrx regress` (0.18 and 0.19) cannot run its
 # cluster as another user when invoked as root, so we drive pg_regress ourselves.
 # With --accept, copy the actual output over the expected files.
 set -euo pipefail

@@ -33,6 +33,25 @@ pub fn require_admin(action: &str) -> PluginResult<()> {
     }
 }
 
+/// Install, replace and uninstall write the catalog and run DDL: refuse them up front, with
+/// 25006, on a hot standby and in a read-only transaction (Postgres would refuse the first
+/// write anyway, but only after the component was compiled).
+pub fn require_writable(action: &str) -> PluginResult<()> {
+    // SAFETY: both read backend-local state.
+    let (recovery, read_only) = unsafe { (pg_sys::RecoveryInProgress(), pg_sys::XactReadOnly) };
+    if recovery {
+        Err(PluginError::ReadOnly(format!(
+            "cannot {action} during recovery: this server is a hot standby"
+        )))
+    } else if read_only {
+        Err(PluginError::ReadOnly(format!(
+            "cannot {action} in a read-only transaction"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether the current user has USAGE on the plugin's schema. A missing schema grants nothing.
 fn has_schema_usage(schema: &str) -> bool {
     let Ok(cschema) = std::ffi::CString::new(schema) else {

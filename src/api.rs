@@ -5,7 +5,7 @@ use pgrx::{JsonB, PgSqlErrorCode, pg_sys};
 use serde_json::Value as Json;
 use wasmtime::component::Val;
 
-use crate::acl::{require_admin, require_plugin_usage_cached};
+use crate::acl::{require_admin, require_plugin_usage_cached, require_writable};
 use crate::catalog::{broadcast_change, invalidate_local, resolve_plugin};
 use crate::error::{OrReport, PluginError, PluginResult};
 use crate::guc;
@@ -238,6 +238,8 @@ struct Existing {
     created_schema: bool,
     /// Types it generated, in creation order.
     types: Vec<GeneratedType>,
+    /// The installed component's sha256.
+    sha256: String,
 }
 
 /// The existing row of a plugin, locked.
@@ -246,7 +248,7 @@ fn lock_plugin(name: &str) -> PluginResult<Option<Existing>> {
         let rows = client.update(
             "SELECT schema_name::pg_catalog.text, \
                     COALESCE((options OPERATOR(pg_catalog.->>) 'created_schema')::pg_catalog.bool, false), \
-                    options OPERATOR(pg_catalog.->) 'types' \
+                    options OPERATOR(pg_catalog.->) 'types', sha256 \
              FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
             None,
             &[name.into()],
@@ -269,6 +271,7 @@ fn lock_plugin(name: &str) -> PluginResult<Option<Existing>> {
                 schema: row.get::<String>(1)?.unwrap_or_default(),
                 created_schema: row.get::<bool>(2)?.unwrap_or(false),
                 types,
+                sha256: row.get::<String>(4)?.unwrap_or_default(),
             });
         }
         Ok(out)
@@ -301,6 +304,7 @@ fn install_plugin(
 ) -> PluginResult<Vec<(String, String, String)>> {
     let replace = opts.replace;
     require_admin("install plugins")?;
+    require_writable("install plugins")?;
     if !valid_name(name) {
         return Err(PluginError::InvalidArgument(format!(
             "invalid plugin name \"{name}\": use lower-case letters, digits and underscores, starting with a letter"
@@ -336,7 +340,7 @@ fn install_plugin(
         if !varying.is_empty() {
             return Err(PluginError::UnsatisfiedImport(
                 format!(
-                    "a deterministic plugin may not import clocks or random numbers, but this component imports {}",
+                    "a deterministic plugin may not import the wall clock or random numbers (its monotonic clock is frozen), but this component imports {}",
                     varying.join(", ")
                 ),
                 None,
@@ -490,7 +494,12 @@ fn install_plugin(
     .map_err(spi_err)?;
     invalidate_local();
     discard_instances();
-    broadcast_change()?;
+    broadcast_change(
+        existing
+            .as_ref()
+            .map(|e| e.sha256.as_str())
+            .filter(|old| *old != sha256),
+    )?;
     let mut rows = Vec::new();
     for g in planned {
         run(&g.ddl)?;
@@ -530,10 +539,12 @@ fn install(
 
 fn uninstall_plugin(name: &str) -> PluginResult<()> {
     require_admin("uninstall plugins")?;
+    require_writable("uninstall plugins")?;
     let Some(Existing {
         schema,
         created_schema,
         types,
+        sha256,
     }) = lock_plugin(name)?
     else {
         return Err(PluginError::UndefinedPlugin(
@@ -580,7 +591,7 @@ fn uninstall_plugin(name: &str) -> PluginResult<()> {
     }
     invalidate_local();
     discard_instances();
-    broadcast_change()
+    broadcast_change(Some(&sha256))
 }
 
 /// Uninstall plugin `name`: drop its generated functions, its schema if install created it
@@ -685,7 +696,7 @@ fn transform(
         json_args(&what, params, &input)?
     };
     let result =
-        match scalar_arg(&args).and_then(|a| call_scalar(plugin, &resolved.compiled, index, a)) {
+        match scalar_arg(&args).and_then(|a| call_scalar(resolved.caller(), &resolved.compiled, index, a)) {
             Some(typed) => Some(match typed? {
                 ScalarOut::I64(r) => Val::S64(r),
                 ScalarOut::I32(r) => Val::S32(r),
@@ -693,7 +704,7 @@ fn transform(
                 ScalarOut::Bool(r) => Val::Bool(r),
                 ScalarOut::Str(r) => Val::String(r),
             }),
-            None => call_export(plugin, &resolved.compiled, index, &args)?,
+            None => call_export(resolved.caller(), &resolved.compiled, index, &args)?,
         };
     let (value, ty) = unwrap_result(result, ex.sig.result.as_ref(), &what)?;
     Ok(match (value, ty) {

@@ -1,4 +1,5 @@
-//! The plugin catalog: table `wasm.plugins`, read and written through SPI, and the backend's
+//! The plugin catalog: table `wasm.plugins`, read through read-only SPI (no transaction ID, so
+//! calls work on standbys and in parallel workers) and written by `api`, and the backend's
 //! cache of resolved plugins, invalidated at commit of any install, replace or uninstall.
 //!
 //! Every query is schema-qualified and uses `OPERATOR(pg_catalog.=)`, so nothing depends on
@@ -27,6 +28,16 @@ pub struct ResolvedPlugin {
     /// The last role that passed the privilege check, and the catalog generation it passed
     /// in (privilege and role membership changes bump the generation).
     pub checked: Cell<(pg_sys::Oid, u64)>,
+}
+
+impl ResolvedPlugin {
+    /// Who calls, for the runtime: the name and whether it is deterministic.
+    pub fn caller(&self) -> crate::runtime::call::Caller<'_> {
+        crate::runtime::call::Caller {
+            plugin: &self.name,
+            deterministic: self.deterministic,
+        }
+    }
 }
 
 thread_local! {
@@ -99,25 +110,91 @@ pub fn register_callbacks() {
     }
 }
 
-/// Tell every backend, at commit, that the catalog changed.
-pub fn broadcast_change() -> PluginResult<()> {
+/// Tell every backend, at commit, that the catalog changed. `displaced` is the sha256 of the
+/// component a replace or uninstall took out of use: if no plugin uses it any more, its
+/// compiled code leaves the on-disk cache when the transaction commits.
+pub fn broadcast_change(displaced: Option<&str>) -> PluginResult<()> {
     let relid = plugins_relid()?;
     // SAFETY: queues a relcache invalidation for an existing relation; sent at commit.
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+    if let Some(sha) = displaced
+        && !installed_sha256s()?.contains(sha)
+    {
+        crate::runtime::cache::drop_at_commit(sha);
+    }
     Ok(())
 }
 
+/// The OID of `wasm.plugins`, by syscache lookups: no SPI, no snapshot, no transaction ID.
 fn plugins_relid() -> PluginResult<pg_sys::Oid> {
     let known = PLUGINS_RELID.with(|r| r.get());
     if known != pg_sys::Oid::INVALID {
         return Ok(known);
     }
-    let oid =
-        Spi::get_one::<pg_sys::Oid>("SELECT 'wasm.plugins'::pg_catalog.regclass::pg_catalog.oid")
-            .map_err(|e| PluginError::Internal(format!("cannot find wasm.plugins: {e}")))?
-            .ok_or_else(|| PluginError::Internal("cannot find wasm.plugins".into()))?;
+    // SAFETY: syscache lookups by name with NUL-terminated literals; `missing_ok` makes a
+    // missing schema return InvalidOid instead of raising.
+    let oid = unsafe {
+        let namespace = pg_sys::get_namespace_oid(c"wasm".as_ptr(), true);
+        if namespace == pg_sys::Oid::INVALID {
+            pg_sys::Oid::INVALID
+        } else {
+            pg_sys::get_relname_relid(c"plugins".as_ptr(), namespace)
+        }
+    };
+    if oid == pg_sys::Oid::INVALID {
+        return Err(PluginError::Internal(
+            "cannot find wasm.plugins: is the extension pg_component installed?".into(),
+        ));
+    }
     PLUGINS_RELID.with(|r| r.set(oid));
     Ok(oid)
+}
+
+/// Run a query through SPI in read-only mode and map its rows. Unlike pgrx's `Spi::get_one*`
+/// and `Spi::run*`, this does not mark the transaction as writing, so it takes no transaction
+/// ID: it works on a hot standby, in a parallel worker and in a read-only transaction.
+fn select_rows<T>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+    mut each: impl FnMut(&pgrx::spi::SpiHeapTupleData) -> pgrx::spi::Result<T>,
+) -> PluginResult<Vec<T>> {
+    Spi::connect(|client| {
+        let mut out = Vec::new();
+        for row in client.select(sql, None, args)? {
+            out.push(each(&row)?);
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .map_err(|e| PluginError::Internal(format!("cannot read wasm.plugins: {e}")))
+}
+
+/// The sha256 of every installed plugin of this database.
+fn installed_sha256s() -> PluginResult<std::collections::HashSet<String>> {
+    let rows = select_rows("SELECT sha256 FROM wasm.plugins", &[], |row| {
+        row.get::<String>(1)
+    })?;
+    Ok(rows.into_iter().flatten().collect())
+}
+
+thread_local! {
+    static SWEPT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Once per backend, at its first plugin resolution: remove this database's cache entries that
+/// no installed plugin uses (see `runtime::cache`). This is what cleans a standby's cache,
+/// where replayed uninstalls run no code of ours. Parallel workers leave it to their leader.
+fn sweep_cache_once() -> PluginResult<()> {
+    if SWEPT.with(|s| s.replace(true)) {
+        return Ok(());
+    }
+    // SAFETY: reads a backend-local global (IsParallelWorker() in C).
+    if unsafe { pg_sys::ParallelWorkerNumber } >= 0 {
+        return Ok(());
+    }
+    let live = installed_sha256s()?;
+    let rt = crate::runtime::runtime()?;
+    crate::runtime::cache::sweep(&rt.engine, &live, crate::runtime::cache::SWEEP_GRACE);
+    Ok(())
 }
 
 /// Runs `f` with the bootstrap superuser as the current user, so the plugin's bytes can be
@@ -149,12 +226,15 @@ fn as_superuser<R>(f: impl FnOnce() -> R) -> R {
 /// to SELECT the `bytes` column.
 fn fetch_bytes(name: &str) -> PluginResult<Vec<u8>> {
     as_superuser(|| {
-        Spi::get_one_with_args::<Vec<u8>>(
+        select_rows(
             "SELECT bytes FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
             &[name.into()],
+            |row| row.get::<Vec<u8>>(1),
         )
-    })
-    .map_err(|e| PluginError::Internal(format!("cannot read wasm.plugins: {e}")))?
+    })?
+    .into_iter()
+    .flatten()
+    .next()
     .ok_or_else(|| {
         PluginError::UndefinedPlugin(format!("plugin \"{name}\" is not installed"), None)
     })
@@ -167,28 +247,22 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
         return Ok(hit);
     }
     plugins_relid()?;
-    let row = Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT sha256, schema_name::pg_catalog.text, \
-                    COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false) \
-             FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
-            Some(1),
-            &[name.into()],
-        )?;
-        let mut out = None;
-        for row in rows {
-            let sha: Option<String> = row.get(1)?;
-            let schema: Option<String> = row.get(2)?;
-            let deterministic: Option<bool> = row.get(3)?;
-            out = Some((
-                sha.unwrap_or_default(),
-                schema.unwrap_or_default(),
-                deterministic.unwrap_or(false),
-            ));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .map_err(|e| PluginError::Internal(format!("cannot read wasm.plugins: {e}")))?;
+    sweep_cache_once()?;
+    let row = select_rows(
+        "SELECT sha256, schema_name::pg_catalog.text, \
+                COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false) \
+         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
+        &[name.into()],
+        |row| {
+            Ok((
+                row.get::<String>(1)?.unwrap_or_default(),
+                row.get::<String>(2)?.unwrap_or_default(),
+                row.get::<bool>(3)?.unwrap_or(false),
+            ))
+        },
+    )?
+    .into_iter()
+    .next();
     let Some((sha256, schema, deterministic)) = row else {
         return Err(PluginError::UndefinedPlugin(
             format!("plugin \"{name}\" is not installed"),

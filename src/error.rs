@@ -68,6 +68,10 @@ pub enum PluginError {
     /// the detail has one line per dependency.
     #[error("{0}")]
     Dependents(String, String),
+    /// Install, replace or uninstall where nothing may be written: a hot standby or a
+    /// read-only transaction.
+    #[error("{0}")]
+    ReadOnly(String),
     /// The integrity check of stored bytes failed.
     #[error("{0}")]
     Corrupted(String),
@@ -105,6 +109,7 @@ impl PluginError {
             PluginError::GuestTrap { code, .. } => *code,
             PluginError::GuestError { .. } => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
             PluginError::Dependents(..) => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+            PluginError::ReadOnly(..) => ERRCODE_READ_ONLY_SQL_TRANSACTION,
             PluginError::Corrupted(..) => ERRCODE_DATA_CORRUPTED,
             PluginError::Internal(..) => ERRCODE_INTERNAL_ERROR,
         }
@@ -132,6 +137,9 @@ impl PluginError {
                 "make a component of it first, e.g. `wasm-tools component new module.wasm -o component.wasm`",
             ),
             PluginError::DuplicatePlugin(_) => Some("pass replace => true to upgrade it"),
+            PluginError::ReadOnly(m) if m.contains("recovery") => Some(
+                "manage plugins on the primary: standbys replay its installs, replaces and uninstalls",
+            ),
             PluginError::Dependents(..) => {
                 Some("drop or change those objects first; nothing was changed")
             }

@@ -424,7 +424,7 @@ unsafe fn call_fast(
         return Ok(Fast::Dynamic);
     }
     let plugin = &bound.plugin;
-    let (name, compiled, export) = (plugin.name.as_str(), &plugin.compiled, bound.export);
+    let (compiled, export) = (&plugin.compiled, bound.export);
     let result = ValueLabel {
         param: None,
         export: label,
@@ -455,7 +455,7 @@ unsafe fn call_fast(
                     .iter()
                     .map(|(d, _)| <&str>::from_datum(*d, false).unwrap_or_default())
                     .collect();
-                let (rows,): (Vec<String>,) = call_typed(name, compiled, export, (strs,))?;
+                let (rows,): (Vec<String>,) = call_typed(plugin.caller(), compiled, export, (strs,))?;
                 if let Some(rsinfo) = vpc {
                     let datum = start_pending(fcinfo, rsinfo, rows.len(), |i| {
                         string_to_datum(&rows[i], &result)
@@ -477,7 +477,7 @@ unsafe fn call_fast(
                 let Some(values) = crate::datum::int8_array_slice(arg(0), &first_arg)? else {
                     return Ok(Fast::Dynamic);
                 };
-                let (rows,): (Vec<i64>,) = call_typed(name, compiled, export, (values,))?;
+                let (rows,): (Vec<i64>,) = call_typed(plugin.caller(), compiled, export, (values,))?;
                 if let Some(rsinfo) = vpc {
                     let datum = start_pending(fcinfo, rsinfo, rows.len(), |i| {
                         Ok(pg_sys::Datum::from(rows[i]))
@@ -504,7 +504,7 @@ unsafe fn call_fast(
             }
         }
     };
-    let Some(out) = call_scalar(name, compiled, export, input) else {
+    let Some(out) = call_scalar(plugin.caller(), compiled, export, input) else {
         return Ok(Fast::Dynamic);
     };
     let datum = match out? {
@@ -803,7 +803,7 @@ unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys
         args.push(unsafe { datum_to_val(arg.value, arg.isnull, conv, &what) }?);
     }
     let result = call_export(
-        &bound.plugin.name,
+        bound.plugin.caller(),
         &bound.plugin.compiled,
         bound.export,
         &args,

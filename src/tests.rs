@@ -351,7 +351,8 @@ mod tests {
         let sum_path = crate::runtime::cache::sum_path(&path);
         assert!(crate::runtime::cache::verify_sum(
             &std::fs::read(&sum_path).unwrap(),
-            &std::fs::read(&path).unwrap()
+            &std::fs::read(&path).unwrap(),
+            &sha
         ));
         // So is an entry whose checksum file is missing.
         std::fs::remove_file(&sum_path).unwrap();
@@ -872,7 +873,7 @@ mod tests {
         assert_error(
             "SELECT * FROM wasm.install('h', decode(current_setting('pgc.bytes'), 'base64'), deterministic => true)",
             "0A000",
-            "may not import clocks or random numbers, but this component imports wasi:clocks/",
+            "may not import the wall clock or random numbers (its monotonic clock is frozen), but this component imports wasi:clocks/wall-clock",
         );
         Spi::run_with_args(
             "SELECT * FROM wasm.install('slug', $1, deterministic => true)",
@@ -1017,6 +1018,41 @@ mod tests {
         )
     }
 
+    /// A component that imports `wasi:clocks/monotonic-clock` and exports `now: func() -> u64`.
+    const MONOTONIC_NOW: &str = r#"(component
+        (import "wasi:clocks/monotonic-clock@0.2.0" (instance $clock
+            (export "now" (func (result u64)))))
+        (core func $now (canon lower (func $clock "now")))
+        (core module $m
+            (import "clock" "now" (func $now (result i64)))
+            (func (export "now") (result i64) call $now))
+        (core instance $i (instantiate $m (with "clock" (instance (export "now" (func $now))))))
+        (func (export "now") (result u64) (canon lift (core func $i "now"))))"#;
+
+    #[pg_test]
+    fn a_deterministic_plugin_may_import_the_monotonic_clock_and_sees_it_frozen() {
+        // The same bytes twice: one deterministic, one not. They share compiled code, never
+        // an instance.
+        let bytes = wat::parse_str(MONOTONIC_NOW).unwrap();
+        Spi::run_with_args(
+            "SELECT count(*) FROM wasm.install('frozen', $1, deterministic => true)",
+            &[bytes.clone().into()],
+        )
+        .unwrap();
+        install_wat("ticking", MONOTONIC_NOW);
+        assert_eq!(
+            one::<String>("SELECT frozen.now()::text || ',' || frozen.now()::text").as_deref(),
+            Some("0,0")
+        );
+        assert_eq!(one::<bool>("SELECT ticking.now() > 0"), Some(true));
+        assert_eq!(one::<String>("SELECT frozen.now()::text").as_deref(), Some("0"));
+        assert_eq!(
+            one::<String>("SELECT provolatile::text FROM pg_proc WHERE oid = 'frozen.now()'::regprocedure")
+                .as_deref(),
+            Some("i")
+        );
+    }
+
     #[pg_test]
     fn a_start_function_that_loops_is_interruptible() {
         install_wat("spinner", &start_function_component("(loop $l (br $l))"));
@@ -1059,6 +1095,73 @@ mod tests {
             one::<String>("SELECT wasm_transform('raw', 'div', '[-9, 3]')::text").as_deref(),
             Some("-3")
         );
+    }
+
+    #[pg_test]
+    fn a_sweep_removes_unused_entries_and_a_mapped_entry_keeps_working() {
+        use crate::runtime::cache;
+        // Components of this test alone: other tests run at the same time in other backends
+        // and use the shared cache.
+        let keep_bytes = wat::parse_str(start_function_component("(drop (i32.const 1201))")).unwrap();
+        let gone_bytes = wat::parse_str(start_function_component("(drop (i32.const 1202))")).unwrap();
+        install_wat("keep", &start_function_component("(drop (i32.const 1201))"));
+        install_wat("gone", &start_function_component("(drop (i32.const 1202))"));
+        let engine = &crate::runtime::runtime().unwrap().engine;
+        let keep_sha = sha256_hex(&keep_bytes);
+        let keep = cache::entry_path(engine, &keep_sha).unwrap();
+        let gone = cache::entry_path(engine, &sha256_hex(&gone_bytes)).unwrap();
+        assert!(keep.exists() && gone.exists());
+
+        // The sweep, on a copy of the layout: this database's entries, another engine
+        // configuration's entry, a stray temporary file, the directory of a database that does
+        // not exist, and the old layout's directory.
+        let data = std::env::temp_dir().join(format!("pgc-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        let ours = data.join(gone.parent().unwrap().strip_prefix(cache::data_dir().unwrap()).unwrap());
+        std::fs::create_dir_all(&ours).unwrap();
+        for path in [&keep, &gone] {
+            for file in [path.clone(), cache::sum_path(path)] {
+                std::fs::copy(&file, ours.join(file.file_name().unwrap())).unwrap();
+            }
+        }
+        let foreign = ours.join("00000000000000000000000000000000-ffffffffffffffff.cwasm");
+        let temporary = ours.join("00000000000000000000000000000000-ffffffffffffffff.tmp1");
+        std::fs::write(&foreign, b"x").unwrap();
+        std::fs::write(&temporary, b"x").unwrap();
+        let dropped = ours.parent().unwrap().join("4294967000");
+        std::fs::create_dir_all(&dropped).unwrap();
+        std::fs::write(dropped.join("entry.cwasm"), b"x").unwrap();
+        let legacy = data.join("pg_component_cache");
+        std::fs::create_dir_all(&legacy).unwrap();
+        let in_ours = |p: &std::path::Path| ours.join(p.file_name().unwrap()).exists();
+        let live: std::collections::HashSet<String> = [keep_sha].into_iter().collect();
+
+        // Within the grace period nothing of this database goes: an install not yet committed
+        // may own it.
+        cache::sweep_data_dir(&data, engine, &live, cache::SWEEP_GRACE);
+        assert!(in_ours(&gone) && foreign.exists() && temporary.exists());
+        assert!(!dropped.exists() && !legacy.exists());
+        let removed = cache::sweep_data_dir(&data, engine, &live, std::time::Duration::ZERO);
+        assert_eq!(removed, 4, "gone's .cwasm and .sum, the foreign entry, the temporary");
+        assert!(!in_ours(&gone) && !in_ours(&cache::sum_path(&gone)));
+        assert!(!foreign.exists() && !temporary.exists());
+        assert!(in_ours(&keep) && in_ours(&cache::sum_path(&keep)));
+        std::fs::remove_dir_all(&data).unwrap();
+
+        // Removal while mapped: this backend mapped gone's code before its entry went, and it
+        // keeps running it, in a new instance too, without compiling.
+        assert_eq!(one::<i64>("SELECT gone.f()"), Some(7));
+        std::fs::remove_file(&gone).unwrap();
+        std::fs::remove_file(cache::sum_path(&gone)).unwrap();
+        let before = compilations();
+        crate::runtime::call::discard_instances();
+        assert_eq!(one::<i64>("SELECT gone.f()"), Some(7));
+        assert_eq!(compilations(), before);
+        // A backend that had not mapped it compiles it again, and the entry is back.
+        crate::runtime::plugin::forget_compiled();
+        assert_eq!(one::<i64>("SELECT gone.f()"), Some(7));
+        assert_eq!(compilations(), before + 1);
+        assert!(gone.exists());
     }
 
     #[pg_test]

@@ -48,8 +48,20 @@ struct LiveInstance {
 }
 
 /// Instances are keyed by the address of the `CompiledPlugin` they were made from (export
-/// indexes belong to it; compiled plugins live as long as the backend) and by role.
-type InstanceKey = (usize, pg_sys::Oid);
+/// indexes belong to it; compiled plugins live as long as the backend), by role, and by
+/// whether the caller is deterministic (two plugins installed from the same bytes, one
+/// deterministic and one not, get different sandboxes).
+type InstanceKey = (usize, pg_sys::Oid, bool);
+
+/// Who makes a call: the plugin's name, for messages, and whether it was installed with
+/// `deterministic => true` (its instances see a frozen monotonic clock).
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The plugin's name.
+    pub plugin: &'a str,
+    /// Installed as deterministic.
+    pub deterministic: bool,
+}
 
 thread_local! {
     /// A backend holds few live instances (one per plugin and role in use); a short list is
@@ -71,9 +83,12 @@ fn interrupt_pending() -> bool {
     }
 }
 
-fn new_instance(compiled: &CompiledPlugin) -> PluginResult<LiveInstance> {
+fn new_instance(compiled: &CompiledPlugin, deterministic: bool) -> PluginResult<LiveInstance> {
     let rt = runtime()?;
-    let mut store = Store::new(&rt.engine, HostState::new(guc::max_memory_bytes()));
+    let mut store = Store::new(
+        &rt.engine,
+        HostState::new(guc::max_memory_bytes(), deterministic),
+    );
     store.limiter(|s| &mut s.limits);
     // At every epoch tick: stop for a pending cancel, timeout or terminate, or when the
     // current call's wasm.max_call_time deadline has passed.
@@ -192,20 +207,21 @@ fn flush_output(plugin: &str, state: &HostState) -> String {
 /// transaction (instantiated on first use). A trap, a limit or an interrupt discards the
 /// instance and becomes an error naming the plugin and the export.
 fn run<T>(
-    plugin: &str,
+    caller: Caller<'_>,
     compiled: &CompiledPlugin,
     export: usize,
     f: impl FnOnce(&mut Store<HostState>, Func) -> wasmtime::Result<T>,
 ) -> PluginResult<T> {
     let what = || {
         format!(
-            "plugin \"{plugin}\" export \"{}\"",
-            compiled.exports[export].name
+            "plugin \"{}\" export \"{}\"",
+            caller.plugin, compiled.exports[export].name
         )
     };
     let key = (
         compiled as *const CompiledPlugin as usize,
         crate::acl::current_role(),
+        caller.deterministic,
     );
     let lxid = current_lxid();
     let mut instances = INSTANCES.with(|m| m.take());
@@ -214,7 +230,7 @@ fn run<T>(
         found => {
             // A new transaction (or a first call): a fresh instance. On failure the list goes
             // back without it.
-            let fresh = match new_instance(compiled) {
+            let fresh = match new_instance(compiled, caller.deterministic) {
                 Ok(fresh) => fresh,
                 Err(err) => {
                     if let Some(i) = found {
@@ -260,8 +276,8 @@ fn run<T>(
     };
     let outcome = f(&mut live.store, func);
     let stderr = if live.store.data().has_output() {
-        let stderr = flush_output(plugin, live.store.data());
-        super::log::report(plugin, &mut live.store.data_mut().log);
+        let stderr = flush_output(caller.plugin, live.store.data());
+        super::log::report(caller.plugin, &mut live.store.data_mut().log);
         stderr
     } else {
         String::new()
@@ -288,13 +304,13 @@ fn run<T>(
 /// Call export number `export` of `compiled` (installed as `plugin`) with dynamic values;
 /// returns its result value.
 pub fn call_export(
-    plugin: &str,
+    caller: Caller<'_>,
     compiled: &CompiledPlugin,
     export: usize,
     args: &[Val],
 ) -> PluginResult<Option<Val>> {
     let has_result = compiled.exports[export].sig.result.is_some();
-    run(plugin, compiled, export, |store, func| {
+    run(caller, compiled, export, |store, func| {
         let mut results = vec![Val::Bool(false); usize::from(has_result)];
         func.call(store, args, &mut results).map(|()| results.pop())
     })
@@ -303,7 +319,7 @@ pub fn call_export(
 /// Call an export whose signature is known to be `Params -> Results` (checked when the
 /// component was prepared), without dynamic values.
 pub fn call_typed<Params, Results>(
-    plugin: &str,
+    caller: Caller<'_>,
     compiled: &CompiledPlugin,
     export: usize,
     params: Params,
@@ -312,7 +328,7 @@ where
     Params: ComponentNamedList + Lower,
     Results: ComponentNamedList + Lift,
 {
-    run(plugin, compiled, export, |store, func| {
+    run(caller, compiled, export, |store, func| {
         // SAFETY: callers pick Params/Results from the export's WIT signature (see
         // `FastPath::of`), which wasmtime verified against the component when it was compiled.
         let typed = unsafe { TypedFunc::<Params, Results>::new_unchecked(func) };
@@ -344,14 +360,14 @@ pub enum ScalarOut {
 /// one place that knows which Rust types each [`FastPath`] lowers and lifts. `None` when the
 /// export has no scalar fast path or `arg` does not fit it.
 pub fn call_scalar(
-    plugin: &str,
+    caller: Caller<'_>,
     compiled: &CompiledPlugin,
     export: usize,
     arg: ScalarArg<'_>,
 ) -> Option<PluginResult<ScalarOut>> {
     use FastPath as F;
     use ScalarArg as A;
-    let (p, c, e) = (plugin, compiled, export);
+    let (p, c, e) = (caller, compiled, export);
     Some(match (compiled.exports[export].fast, arg) {
         (F::S64ToS64, A::I64(x)) => call_typed(p, c, e, (x,)).map(|(r,)| ScalarOut::I64(r)),
         (F::S32ToS32, A::I32(x)) => call_typed(p, c, e, (x,)).map(|(r,)| ScalarOut::I32(r)),
@@ -430,6 +446,9 @@ unsafe extern "C-unwind" fn end_of_transaction(
             | XACT_EVENT_PREPARE
     ) {
         discard_instances();
+    }
+    if matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) {
+        super::cache::end_of_transaction(event == XACT_EVENT_COMMIT);
     }
 }
 

@@ -139,11 +139,15 @@ pub struct HostState {
 
 impl HostState {
     /// A sandbox with no filesystem, network, environment or arguments, whose linear memory
-    /// may grow to `max_memory` bytes.
-    pub fn new(max_memory: usize) -> HostState {
+    /// may grow to `max_memory` bytes. A deterministic plugin's monotonic clock is frozen.
+    pub fn new(max_memory: usize, deterministic: bool) -> HostState {
         let stdout = LogPipe::default();
         let stderr = LogPipe::default();
-        let wasi = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        if deterministic {
+            builder.monotonic_clock(FrozenClock);
+        }
+        let wasi = builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
@@ -174,6 +178,20 @@ impl HostState {
             self.limits = memory_limits(max_memory);
             self.max_memory = max_memory;
         }
+    }
+}
+
+/// The monotonic clock of deterministic plugins: it never advances, so a result cannot depend
+/// on elapsed time. (Rust's standard library imports `wasi:clocks/monotonic-clock` for its I/O
+/// whether or not the plugin reads it; the wall clock and random numbers stay refused.)
+struct FrozenClock;
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        0
     }
 }
 

@@ -50,6 +50,9 @@ pub fn runtime() -> PluginResult<&'static Runtime> {
 fn engine_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    // No component-model async: calls are synchronous, and without it wasmtime 50 takes the
+    // cheaper call path (wasmtime-wasi's p2 bindings do not need it).
+    config.concurrency_support(false);
     // Cancel, statement_timeout and the per-call limit work through epochs.
     config.epoch_interruption(true);
     // The guest stack lives on the backend's stack; keep it well under its 8 MB.

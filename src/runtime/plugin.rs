@@ -70,13 +70,17 @@ pub struct CompiledPlugin {
 }
 
 impl CompiledPlugin {
-    /// Imports that make results vary between calls with the same arguments: clocks and
-    /// random numbers. A plugin installed as deterministic may have none.
+    /// Imports that make results vary between calls with the same arguments: the wall clock,
+    /// random numbers, and any other clock but the monotonic one, which deterministic plugins
+    /// get frozen (see `HostState::new`). A plugin installed as deterministic may have none.
     pub fn nondeterministic_imports(&self) -> Vec<&str> {
         self.imports
             .iter()
             .map(String::as_str)
-            .filter(|i| i.starts_with("wasi:clocks/") || i.starts_with("wasi:random/"))
+            .filter(|i| {
+                (i.starts_with("wasi:clocks/") && !i.starts_with("wasi:clocks/monotonic-clock@"))
+                    || i.starts_with("wasi:random/")
+            })
             .collect()
     }
 }

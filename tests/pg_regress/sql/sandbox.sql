@@ -27,7 +27,7 @@ SELECT hostile.div(7, 2), hostile.recurse(100);
 -- A flood of output is bounded in the log; the call succeeds.
 SELECT hostile.print_lots(1024);
 
--- Deterministic plugins: no clocks or random; IMMUTABLE, so they can back indexes and
+-- Deterministic plugins: no wall clock or random (the monotonic clock is frozen); IMMUTABLE, so they can back indexes and
 -- generated columns.
 SELECT * FROM wasm.install('hostile_det', decode(:'hostile', 'base64'), deterministic => true);
 SELECT count(*) FROM wasm.install('slug_det', decode(:'slugify', 'base64'), deterministic => true);
