@@ -5,18 +5,15 @@
 
 use pgrx::prelude::*;
 
-mod acl;
-mod api;
+mod cache;
+mod call;
 mod catalog;
-mod conv;
-mod datum;
+mod convert;
+mod entry;
 mod error;
 mod guc;
-mod handler;
-mod json;
-mod jsonb;
+mod mapping;
 mod runtime;
-mod types;
 
 mod tests;
 
@@ -27,7 +24,7 @@ mod tests;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
-    catalog::register_callbacks();
+    cache::register_callbacks();
     runtime::call::register_xact_callback();
 }
 

@@ -252,7 +252,9 @@ pub fn drop_at_commit(sha256: &str) {
 
 /// The part of a cache file's name before its extension: `<sha prefix>-<engine key>`.
 fn stem(file_name: &str) -> &str {
-    file_name.split_once('.').map_or(file_name, |(stem, _)| stem)
+    file_name
+        .split_once('.')
+        .map_or(file_name, |(stem, _)| stem)
 }
 
 /// At the end of a transaction: if it committed, remove the entries (of any engine
@@ -320,7 +322,11 @@ pub fn sweep_data_dir(
     }
     // SAFETY: MyDatabaseId is set before SQL runs in a backend.
     let database = unsafe { pg_sys::MyDatabaseId };
-    for entry in std::fs::read_dir(root.join(DIR)).into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir(root.join(DIR))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Ok(oid) = name.parse::<u32>() else {
             continue;
@@ -369,7 +375,10 @@ mod tests {
         assert!(!verify_sum(&foreign, b"compiled code", SHA));
         // Same name (first 128 bits), another component: refused.
         let other = format!("{}{}", &SHA[..SHA_DIGITS], "0".repeat(64 - SHA_DIGITS));
-        assert_eq!(entry_name(SHA, "0123456789abcdef"), entry_name(&other, "0123456789abcdef"));
+        assert_eq!(
+            entry_name(SHA, "0123456789abcdef"),
+            entry_name(&other, "0123456789abcdef")
+        );
         assert!(!verify_sum(&sum, b"compiled code", &other));
     }
 
@@ -380,7 +389,12 @@ mod tests {
         let entry = dir.join(entry_name(SHA, &key));
         // The longest pid Linux hands out (pid_max is at most 2^22).
         let tmp = entry.with_extension(format!("tmp{}", 4_194_304));
-        for path in [entry.clone(), sum_path(&entry), tmp, sum_path(&entry).with_extension("tmp4194304")] {
+        for path in [
+            entry.clone(),
+            sum_path(&entry),
+            tmp,
+            sum_path(&entry).with_extension("tmp4194304"),
+        ] {
             let len = path.as_os_str().len();
             assert!(len <= MAX_PATH, "{} is {len} bytes", path.display());
         }
@@ -389,7 +403,10 @@ mod tests {
     #[test]
     fn stems_pair_an_entry_with_its_sum_and_temporaries() {
         let name = entry_name(SHA, "0123456789abcdef");
-        assert_eq!(stem(&name), stem("c5b8d0e1f2a3b4c5d6e7f8091a2b3c4d-0123456789abcdef.sum"));
+        assert_eq!(
+            stem(&name),
+            stem("c5b8d0e1f2a3b4c5d6e7f8091a2b3c4d-0123456789abcdef.sum")
+        );
         assert_eq!(stem(&name), stem(&format!("{}.tmp123", stem(&name))));
     }
 }

@@ -16,7 +16,7 @@ use super::plugin::CompiledPlugin;
 use super::runtime;
 use crate::error::{PluginError, PluginResult, render_chain};
 use crate::guc;
-use crate::types::FastPath;
+use crate::mapping::FastPath;
 
 /// Why the epoch callback stopped a guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,7 +220,7 @@ fn run<T>(
     };
     let key = (
         compiled as *const CompiledPlugin as usize,
-        crate::acl::current_role(),
+        crate::catalog::acl::current_role(),
         caller.deterministic,
     );
     let lxid = current_lxid();
@@ -447,7 +447,10 @@ unsafe extern "C-unwind" fn end_of_transaction(
     ) {
         discard_instances();
     }
-    if matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) {
+    if matches!(
+        event,
+        XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE
+    ) {
         super::cache::end_of_transaction(event == XACT_EVENT_COMMIT);
     }
 }

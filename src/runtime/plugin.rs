@@ -12,7 +12,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 use super::host::HostState;
 use super::{cache, runtime};
 use crate::error::{PluginError, PluginResult, render_chain};
-use crate::types::{ExportSig, FastPath, sql_ident};
+use crate::mapping::{ExportSig, FastPath, sql_ident};
 
 /// What a byte string claims to be, from its 8-byte preamble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,7 @@ thread_local! {
 #[cfg(any(test, feature = "pg_test"))]
 pub fn forget_compiled() {
     COMPILED.with(|c| c.borrow_mut().clear());
-    crate::catalog::invalidate_local();
+    crate::cache::invalidate_local();
     super::call::discard_instances();
 }
 
@@ -289,7 +289,7 @@ pub fn interface_short_name(full: &str) -> String {
 /// of its named types (records, enums, ...), which generated SQL types take.
 pub struct WitInfo {
     pub text: String,
-    pub names: std::collections::HashMap<crate::types::WitType, String>,
+    pub names: std::collections::HashMap<crate::mapping::WitType, String>,
 }
 
 /// Decode the component's WIT with `wit-component`.
@@ -303,7 +303,7 @@ pub fn decode_wit(bytes: &[u8]) -> WitInfo {
             };
         }
     };
-    let names = crate::types::wit_type_names(decoded.resolve());
+    let names = crate::mapping::wit_type_names(decoded.resolve());
     let mut printer = wit_component::WitPrinter::default();
     let text = match printer.print(decoded.resolve(), decoded.package(), &[]) {
         Ok(()) => printer.output.to_string(),

@@ -11,7 +11,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use crate::error::{PluginError, PluginResult};
-use crate::types::{SqlType, WitType, sql_ident, sql_type_of};
+use crate::mapping::{SqlType, WitType, sql_ident, sql_type_of};
 
 /// Which way values travel through a bound type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,12 +268,14 @@ pub fn bind_typmod(
     // Scalars, variants, results: the one type the mapping table names.
     match sql_type_of(ty) {
         Ok(m) if !m.array => match m.sql {
-            crate::types::SqlBase::Scalar(SqlType::Jsonb) if oid == pg_sys::JSONBOID => {
+            crate::mapping::SqlBase::Scalar(SqlType::Jsonb) if oid == pg_sys::JSONBOID => {
                 Ok(Ok(Conv::Json(ty.clone())))
             }
-            crate::types::SqlBase::Scalar(s) if s.oid() == oid => Ok(Ok(Conv::Scalar(ty.clone()))),
-            crate::types::SqlBase::Scalar(s) => expect(s.sql_name()),
-            crate::types::SqlBase::Generated(_) => expect("a generated type"),
+            crate::mapping::SqlBase::Scalar(s) if s.oid() == oid => {
+                Ok(Ok(Conv::Scalar(ty.clone())))
+            }
+            crate::mapping::SqlBase::Scalar(s) => expect(s.sql_name()),
+            crate::mapping::SqlBase::Generated(_) => expect("a generated type"),
         },
         Ok(_) => expect("an array"),
         Err(t) => Err(PluginError::UnsupportedType(format!(
@@ -291,7 +293,7 @@ fn bind_composite(
 ) -> PluginResult<Result<Conv, String>> {
     let (natts, attrs) = attributes(oid, typmod);
     // SAFETY: catalog lookup by OID.
-    crate::catalog::depend_on_relation(unsafe { pg_sys::get_typ_typrelid(oid) });
+    crate::cache::depend_on_relation(unsafe { pg_sys::get_typ_typrelid(oid) });
     let mut out = Vec::with_capacity(fields.len());
     for (name, ty) in fields {
         let sql_name = sql_ident(name);

@@ -1,5 +1,5 @@
 //! SQL datums ↔ component values for typed plugin functions, following the plan
-//! [`crate::conv::bind`] made from the function's SQL types. Range checks raise 22003, never
+//! [`crate::convert::plan::bind`] made from the function's SQL types. Range checks raise 22003, never
 //! wrap or truncate.
 
 use pgrx::prelude::*;
@@ -8,10 +8,10 @@ use std::fmt::Display;
 
 use wasmtime::component::Val;
 
-use crate::conv::{Conv, FieldConv};
+use crate::convert::json::{json_to_val, val_to_json};
+use crate::convert::plan::{Conv, FieldConv};
 use crate::error::{PluginError, PluginResult};
-use crate::json::{json_to_val, val_to_json};
-use crate::types::WitType;
+use crate::mapping::WitType;
 
 /// "<parent>, element <n>" (1-based, as SQL arrays count), formatted only when needed.
 struct ElementLabel<'a> {

@@ -1,19 +1,18 @@
-//! The SQL-facing API: `wasm.install`, `wasm.uninstall` and `wasm_transform`.
+//! Install, replace and uninstall: check a component, plan the functions and types its exports
+//! need, and apply the plan (catalog row, DDL, invalidation) in the caller's transaction.
 
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode, pg_sys};
 use serde_json::Value as Json;
-use wasmtime::component::Val;
 
-use crate::acl::{require_admin, require_plugin_usage_cached, require_writable};
-use crate::catalog::{broadcast_change, invalidate_local, resolve_plugin};
-use crate::error::{OrReport, PluginError, PluginResult};
+use crate::cache::invalidate_local;
+use crate::catalog::acl::{require_admin, require_writable};
+use crate::catalog::broadcast_change;
+use crate::error::{PluginError, PluginResult};
 use crate::guc;
-use crate::handler::{find_export, unwrap_result};
-use crate::json::{json_to_val, val_to_json};
-use crate::runtime::call::{ScalarArg, ScalarOut, call_export, call_scalar, discard_instances};
+use crate::mapping::{SqlReturn, TypePlan, WitType, quote_ident, quote_literal};
+use crate::runtime::call::discard_instances;
 use crate::runtime::plugin::{CompiledPlugin, decode_wit, load_component, sha256_hex};
-use crate::types::{SqlReturn, TypePlan, WitType, quote_ident, quote_literal, sql_ident};
 
 /// Whether `name` is a plugin or schema name we accept: a lower-case SQL identifier.
 pub fn valid_name(name: &str) -> bool {
@@ -290,14 +289,14 @@ fn type_exists(name: &str) -> PluginResult<bool> {
 }
 
 /// The options of `wasm.install` besides name and bytes.
-struct InstallOptions<'a> {
-    replace: bool,
-    schema: Option<&'a str>,
-    deterministic: bool,
-    sha256: Option<&'a str>,
+pub struct InstallOptions<'a> {
+    pub replace: bool,
+    pub schema: Option<&'a str>,
+    pub deterministic: bool,
+    pub sha256: Option<&'a str>,
 }
 
-fn install_plugin(
+pub fn install_plugin(
     name: &str,
     bytes: &[u8],
     opts: InstallOptions<'_>,
@@ -509,35 +508,7 @@ fn install_plugin(
     Ok(rows)
 }
 
-/// Install a component as plugin `name`: check it, store it in `wasm.plugins`, compile it,
-/// and create one `LANGUAGE wasm` function per export in schema `schema` (default: `name`).
-/// With `replace => true` an installed plugin is upgraded in place.
-#[pg_extern(volatile, parallel_unsafe)]
-fn install(
-    name: &str,
-    component: &[u8],
-    replace: default!(bool, false),
-    schema: default!(Option<&str>, "NULL"),
-    deterministic: default!(bool, false),
-    sha256: default!(Option<&str>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(function, String),
-        name!(export, String),
-        name!(sha256, String),
-    ),
-> {
-    let opts = InstallOptions {
-        replace,
-        schema,
-        deterministic,
-        sha256,
-    };
-    TableIterator::new(install_plugin(name, component, opts).or_report())
-}
-
-fn uninstall_plugin(name: &str) -> PluginResult<()> {
+pub fn uninstall_plugin(name: &str) -> PluginResult<()> {
     require_admin("uninstall plugins")?;
     require_writable("uninstall plugins")?;
     let Some(Existing {
@@ -592,271 +563,6 @@ fn uninstall_plugin(name: &str) -> PluginResult<()> {
     invalidate_local();
     discard_instances();
     broadcast_change(Some(&sha256))
-}
-
-/// Uninstall plugin `name`: drop its generated functions, its schema if install created it
-/// and nothing else lives there, and its catalog row.
-#[pg_extern(volatile, parallel_unsafe)]
-fn uninstall(name: &str) {
-    uninstall_plugin(name).or_report()
-}
-
-/// What a `wasm_transform` call names, resolved: kept for the next row, which nearly always
-/// names the same plugin and export.
-struct TransformTarget {
-    generation: u64,
-    plugin: String,
-    export: Option<String>,
-    resolved: std::rc::Rc<crate::catalog::ResolvedPlugin>,
-    index: usize,
-}
-
-thread_local! {
-    static LAST_TARGET: std::cell::RefCell<Option<TransformTarget>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// The plugin and export index a `wasm_transform` call names: the last call's when it named
-/// the same ones in the same catalog generation, else looked up.
-fn transform_target(
-    plugin: &str,
-    export: Option<&str>,
-) -> PluginResult<(std::rc::Rc<crate::catalog::ResolvedPlugin>, usize)> {
-    let generation = crate::catalog::generation();
-    let hit = LAST_TARGET.with_borrow(|last| {
-        last.as_ref()
-            .filter(|t| {
-                t.generation == generation && t.plugin == plugin && t.export.as_deref() == export
-            })
-            .map(|t| (t.resolved.clone(), t.index))
-    });
-    if let Some(hit) = hit {
-        return Ok(hit);
-    }
-    let resolved = resolve_plugin(plugin)?;
-    let exports = &resolved.compiled.exports;
-    let index = match export {
-        Some(name) => find_export(&resolved, name)?,
-        None => match exports.iter().position(|e| e.name == "transform") {
-            Some(i) => i,
-            None if exports.len() == 1 => 0,
-            None => {
-                return Err(PluginError::UndefinedExport(
-                    format!(
-                        "plugin \"{plugin}\" has no export named \"transform\" and more than one export"
-                    ),
-                    Some("name the export: wasm_transform(plugin, export, args)".into()),
-                ));
-            }
-        },
-    };
-    LAST_TARGET.with_borrow_mut(|last| {
-        *last = Some(TransformTarget {
-            generation,
-            plugin: plugin.to_string(),
-            export: export.map(str::to_string),
-            resolved: resolved.clone(),
-            index,
-        })
-    });
-    Ok((resolved, index))
-}
-
-fn transform(
-    plugin: &str,
-    export: Option<&str>,
-    input: Json,
-    positional_single: bool,
-) -> PluginResult<Option<Json>> {
-    let (resolved, index) = transform_target(plugin, export)?;
-    require_plugin_usage_cached(&resolved)?;
-    let exports = &resolved.compiled.exports;
-    let ex = &exports[index];
-    // Formatted only if a message needs it: this runs once per row.
-    let what = crate::handler::ExportLabel {
-        plugin,
-        export: &ex.name,
-    };
-    let params = &ex.sig.params;
-    let args: Vec<Val> = if positional_single {
-        if params.len() != 1 {
-            return Err(PluginError::bad_value(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!(
-                    "{what} takes {} parameters, not one: use wasm_transform(plugin, export, args)",
-                    params.len()
-                ),
-            ));
-        }
-        vec![
-            json_to_val(&params[0].1, &input, "$")
-                .map_err(|e| e.into_plugin_error(&format!("input of {what}")))?,
-        ]
-    } else {
-        json_args(&what, params, &input)?
-    };
-    let result =
-        match scalar_arg(&args).and_then(|a| call_scalar(resolved.caller(), &resolved.compiled, index, a)) {
-            Some(typed) => Some(match typed? {
-                ScalarOut::I64(r) => Val::S64(r),
-                ScalarOut::I32(r) => Val::S32(r),
-                ScalarOut::F64(r) => Val::Float64(r),
-                ScalarOut::Bool(r) => Val::Bool(r),
-                ScalarOut::Str(r) => Val::String(r),
-            }),
-            None => call_export(resolved.caller(), &resolved.compiled, index, &args)?,
-        };
-    let (value, ty) = unwrap_result(result, ex.sig.result.as_ref(), &what)?;
-    Ok(match (value, ty) {
-        (Some(v), Some(t)) => Some(val_to_json(t, &v)),
-        _ => None,
-    })
-}
-
-/// The typed-call form of arguments a scalar fast path takes (`call_scalar` checks that they
-/// fit the export's).
-fn scalar_arg(args: &[Val]) -> Option<ScalarArg<'_>> {
-    Some(match args {
-        [Val::S64(x)] => ScalarArg::I64(*x),
-        [Val::S32(x)] => ScalarArg::I32(*x),
-        [Val::Float64(x)] => ScalarArg::F64(*x),
-        [Val::Float64(a), Val::Float64(b)] => ScalarArg::F64F64(*a, *b),
-        [Val::String(s)] => ScalarArg::Str(s),
-        _ => return None,
-    })
-}
-
-/// Arguments from a JSON array (in order) or object (by parameter name).
-fn json_args(
-    what: &dyn std::fmt::Display,
-    params: &[(String, crate::types::WitType)],
-    args: &Json,
-) -> PluginResult<Vec<Val>> {
-    let convert = |i: usize, v: &Json| {
-        let (pname, pty) = &params[i];
-        json_to_val(pty, v, "$")
-            .map_err(|e| e.into_plugin_error(&format!("argument {} of {what}", sql_ident(pname))))
-    };
-    match args {
-        Json::Array(items) => {
-            if items.len() != params.len() {
-                return Err(PluginError::bad_value(
-                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                    format!(
-                        "{what} takes {} arguments, {} given",
-                        params.len(),
-                        items.len()
-                    ),
-                ));
-            }
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| convert(i, v))
-                .collect()
-        }
-        Json::Object(map) => {
-            if let Some(unknown) = map
-                .keys()
-                .find(|k| !params.iter().any(|(n, _)| n == *k || sql_ident(n) == **k))
-            {
-                return Err(PluginError::bad_value(
-                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                    format!("{what} has no parameter \"{unknown}\""),
-                ));
-            }
-            params
-                .iter()
-                .enumerate()
-                .map(
-                    |(i, (n, t))| match map.get(&sql_ident(n)).or_else(|| map.get(n)) {
-                        Some(v) => convert(i, v),
-                        None if matches!(t, crate::types::WitType::Option(_)) => {
-                            Ok(Val::Option(None))
-                        }
-                        None => Err(PluginError::bad_value(
-                            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                            format!("argument {} of {what} is missing", sql_ident(n)),
-                        )),
-                    },
-                )
-                .collect()
-        }
-        _ => Err(PluginError::bad_value(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("arguments of {what} must be a JSON array or object"),
-        )),
-    }
-}
-
-// `wasm_transform` lives in `pg_catalog`, which every lookup searches first: callers need no
-// `search_path`, and no schema earlier in it can shadow the function. They are plain V1 C
-// functions (declared in lib.rs) rather than `#[pg_extern]`s, so that jsonb is read and built
-// in its binary form (see `crate::jsonb`) instead of through text both ways on every row.
-
-/// Postgres V1 info record for `wasm_transform(plugin, input)`.
-#[unsafe(no_mangle)]
-pub extern "C" fn pg_finfo_wasm_transform_input() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
-}
-
-/// Postgres V1 info record for `wasm_transform(plugin, export, args)`.
-#[unsafe(no_mangle)]
-pub extern "C" fn pg_finfo_wasm_transform_export() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
-}
-
-/// Run `transform` for a STRICT call whose last argument is jsonb and whose others are text;
-/// a JSON result as jsonb, no result as NULL.
-///
-/// # Safety
-/// `fcinfo` must be the call info of a function declared as lib.rs declares these.
-unsafe fn transform_call(
-    fcinfo: pg_sys::FunctionCallInfo,
-    with_export: bool,
-) -> PluginResult<pg_sys::Datum> {
-    // SAFETY: the functions are STRICT with (text, jsonb) or (text, text, jsonb) arguments.
-    unsafe {
-        let args = (*fcinfo).args.as_slice(if with_export { 3 } else { 2 });
-        let text = |d: pg_sys::Datum| <&str>::from_datum(d, false).unwrap_or_default();
-        let plugin = text(args[0].value);
-        let export = with_export.then(|| text(args[1].value));
-        let input = crate::jsonb::jsonb_to_json(args[args.len() - 1].value)?;
-        match transform(plugin, export, input, !with_export)? {
-            Some(json) => {
-                (*fcinfo).isnull = false;
-                crate::jsonb::json_to_jsonb(&json)
-            }
-            None => {
-                (*fcinfo).isnull = true;
-                Ok(pg_sys::Datum::from(0))
-            }
-        }
-    }
-}
-
-/// `wasm_transform(plugin text, input jsonb) RETURNS jsonb`: call the plugin's `transform`
-/// export (or its only export) with `input` as its single parameter.
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn wasm_transform_input(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    // SAFETY: called by the function manager as declared in lib.rs.
-    unsafe { transform_call(fcinfo, false) }.or_report()
-}
-
-/// `wasm_transform(plugin text, export text, args jsonb) RETURNS jsonb`: call any export;
-/// `args` is a JSON array of its parameters in order, or an object keyed by parameter name.
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn wasm_transform_export(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    // SAFETY: called by the function manager as declared in lib.rs.
-    unsafe { transform_call(fcinfo, true) }.or_report()
 }
 
 #[cfg(test)]

@@ -1045,10 +1045,15 @@ mod tests {
             Some("0,0")
         );
         assert_eq!(one::<bool>("SELECT ticking.now() > 0"), Some(true));
-        assert_eq!(one::<String>("SELECT frozen.now()::text").as_deref(), Some("0"));
         assert_eq!(
-            one::<String>("SELECT provolatile::text FROM pg_proc WHERE oid = 'frozen.now()'::regprocedure")
-                .as_deref(),
+            one::<String>("SELECT frozen.now()::text").as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            one::<String>(
+                "SELECT provolatile::text FROM pg_proc WHERE oid = 'frozen.now()'::regprocedure"
+            )
+            .as_deref(),
             Some("i")
         );
     }
@@ -1102,8 +1107,10 @@ mod tests {
         use crate::runtime::cache;
         // Components of this test alone: other tests run at the same time in other backends
         // and use the shared cache.
-        let keep_bytes = wat::parse_str(start_function_component("(drop (i32.const 1201))")).unwrap();
-        let gone_bytes = wat::parse_str(start_function_component("(drop (i32.const 1202))")).unwrap();
+        let keep_bytes =
+            wat::parse_str(start_function_component("(drop (i32.const 1201))")).unwrap();
+        let gone_bytes =
+            wat::parse_str(start_function_component("(drop (i32.const 1202))")).unwrap();
         install_wat("keep", &start_function_component("(drop (i32.const 1201))"));
         install_wat("gone", &start_function_component("(drop (i32.const 1202))"));
         let engine = &crate::runtime::runtime().unwrap().engine;
@@ -1117,7 +1124,12 @@ mod tests {
         // not exist, and the old layout's directory.
         let data = std::env::temp_dir().join(format!("pgc-sweep-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
-        let ours = data.join(gone.parent().unwrap().strip_prefix(cache::data_dir().unwrap()).unwrap());
+        let ours = data.join(
+            gone.parent()
+                .unwrap()
+                .strip_prefix(cache::data_dir().unwrap())
+                .unwrap(),
+        );
         std::fs::create_dir_all(&ours).unwrap();
         for path in [&keep, &gone] {
             for file in [path.clone(), cache::sum_path(path)] {
@@ -1142,7 +1154,10 @@ mod tests {
         assert!(in_ours(&gone) && foreign.exists() && temporary.exists());
         assert!(!dropped.exists() && !legacy.exists());
         let removed = cache::sweep_data_dir(&data, engine, &live, std::time::Duration::ZERO);
-        assert_eq!(removed, 4, "gone's .cwasm and .sum, the foreign entry, the temporary");
+        assert_eq!(
+            removed, 4,
+            "gone's .cwasm and .sum, the foreign entry, the temporary"
+        );
         assert!(!in_ours(&gone) && !in_ours(&cache::sum_path(&gone)));
         assert!(!foreign.exists() && !temporary.exists());
         assert!(in_ours(&keep) && in_ours(&cache::sum_path(&keep)));

@@ -1,6 +1,7 @@
 //! The plugin catalog: table `wasm.plugins`, read through read-only SPI (no transaction ID, so
-//! calls work on standbys and in parallel workers) and written by `api`, and the backend's
-//! cache of resolved plugins, invalidated at commit of any install, replace or uninstall.
+//! calls work on standbys and in parallel workers) and written by `install`, and the backend's
+//! cache of resolved plugins (invalidated through `crate::cache` at the commit of any install,
+//! replace or uninstall). `acl` holds the privilege checks.
 //!
 //! Every query is schema-qualified and uses `OPERATOR(pg_catalog.=)`, so nothing depends on
 //! the caller's `search_path`.
@@ -11,6 +12,9 @@ use std::rc::Rc;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
+
+pub mod acl;
+pub mod install;
 
 use crate::error::{PluginError, PluginResult};
 use crate::runtime::plugin::{CompiledPlugin, load_component};
@@ -43,71 +47,16 @@ impl ResolvedPlugin {
 thread_local! {
     static PLUGINS: RefCell<HashMap<String, Rc<ResolvedPlugin>>> = RefCell::new(HashMap::new());
     static PLUGINS_RELID: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::Oid::INVALID) };
-    /// Bumped whenever the catalog changes; holders of resolved functions compare it.
-    static GENERATION: Cell<u64> = const { Cell::new(0) };
-    /// Relations whose row types bindings convert through.
-    static BOUND_RELATIONS: RefCell<std::collections::HashSet<pg_sys::Oid>> =
-        RefCell::new(std::collections::HashSet::new());
 }
 
-/// The catalog generation: changes whenever a cached resolution may be stale.
-pub fn generation() -> u64 {
-    GENERATION.with(|g| g.get())
-}
-
-/// Forget every cached plugin resolution of this backend.
-pub fn invalidate_local() {
+/// Forget every resolved plugin of this backend (the caches' invalidation calls it).
+pub fn forget_resolved() {
     PLUGINS.with(|p| p.borrow_mut().clear());
-    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn relcache_callback(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
-    let ours = PLUGINS_RELID.with(|r| r.get());
-    if relid == pg_sys::Oid::INVALID || ours == pg_sys::Oid::INVALID || relid == ours {
-        invalidate_local();
-    } else if BOUND_RELATIONS.with(|b| b.borrow().contains(&relid)) {
-        // A composite type (or table row type) a binding converts through changed.
-        GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
-    }
-}
-
-/// Remember that a binding depends on the attributes of relation `relid` (a composite type's
-/// or a table's): a change to it makes bindings be made again.
-pub fn depend_on_relation(relid: pg_sys::Oid) {
-    if relid != pg_sys::Oid::INVALID {
-        BOUND_RELATIONS.with(|b| b.borrow_mut().insert(relid));
-    }
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn proc_callback(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
-    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
-}
-
-/// Register the invalidation callbacks; called once per backend from `_PG_init`.
-pub fn register_callbacks() {
-    // SAFETY: both callbacks only touch this backend's thread-locals; they are registered once,
-    // as Postgres requires, from _PG_init.
-    unsafe {
-        pg_sys::CacheRegisterRelcacheCallback(Some(relcache_callback), pg_sys::Datum::from(0));
-        // Function definitions, schema privileges (GRANT/REVOKE USAGE) and role membership
-        // (GRANT/REVOKE wasm_admin) that bound functions and resolved plugins were checked
-        // against.
-        for cache in [
-            pg_sys::SysCacheIdentifier::PROCOID,
-            pg_sys::SysCacheIdentifier::NAMESPACEOID,
-            pg_sys::SysCacheIdentifier::AUTHMEMMEMROLE,
-            // Enum labels that bindings map cases to (ALTER TYPE ... ADD/RENAME VALUE).
-            pg_sys::SysCacheIdentifier::ENUMOID,
-        ] {
-            pg_sys::CacheRegisterSyscacheCallback(
-                cache as i32,
-                Some(proc_callback),
-                pg_sys::Datum::from(0),
-            );
-        }
-    }
+/// The OID of `wasm.plugins` if this backend has looked it up, else `InvalidOid`.
+pub fn plugins_relid_if_known() -> pg_sys::Oid {
+    PLUGINS_RELID.with(|r| r.get())
 }
 
 /// Tell every backend, at commit, that the catalog changed. `displaced` is the sha256 of the

@@ -14,7 +14,7 @@ use serde_json::{Map, Number, Value as Json};
 use wasmtime::component::Val;
 
 use crate::error::PluginError;
-use crate::types::{WitType, sql_ident};
+use crate::mapping::{WitType, sql_ident};
 
 /// Largest integer a JSON number carries exactly in every client (2^53).
 const JSON_SAFE_INT: u64 = 1 << 53;

@@ -1,0 +1,219 @@
+//! One call of a bound function: the typed fast paths, else dynamic values; results back to
+//! SQL as a value or a set (see `srf`).
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use wasmtime::component::Val;
+
+use crate::convert::datum::{datum_to_val, string_to_datum, val_to_datum};
+use crate::error::{PluginError, PluginResult};
+use crate::mapping::FastPath;
+use crate::runtime::call::call_export;
+
+use super::bind::{BoundFunction, BoundReturn, bound_function};
+use super::srf::{Row, next_pending, return_rows, return_set, start_pending, value_per_call};
+use super::{ExportLabel, ValueLabel, unwrap_result};
+
+/// What a fast-path call produced.
+enum Fast {
+    /// The signature or the arguments need the dynamic path.
+    Dynamic,
+    /// A single, non-null value.
+    Value(pg_sys::Datum),
+    /// The rows of a set, already handed to the executor.
+    Set,
+    /// One row of a set in value-per-call mode (`isDone` and `isnull` already set).
+    Row(pg_sys::Datum),
+}
+
+/// Typed call of a fast-path signature; `Fast::Dynamic` when the arguments need the dynamic
+/// path (a NULL passed to a non-STRICT function, a NULL array element).
+///
+/// # Safety
+/// `fcinfo` must be the valid call info; `args` must be of the SQL types the export's
+/// signature maps to, as the binding checked.
+unsafe fn call_fast(
+    fcinfo: pg_sys::FunctionCallInfo,
+    bound: &BoundFunction,
+    args: &[pg_sys::NullableDatum],
+    label: &ExportLabel<'_>,
+) -> PluginResult<Fast> {
+    use crate::runtime::call::{ScalarArg, ScalarOut, call_scalar, call_typed};
+    if args.iter().any(|a| a.isnull) {
+        return Ok(Fast::Dynamic);
+    }
+    let plugin = &bound.plugin;
+    let (compiled, export) = (&plugin.compiled, bound.export);
+    let result = ValueLabel {
+        param: None,
+        export: label,
+    };
+    let first_arg = ValueLabel {
+        param: compiled.exports[export]
+            .sig
+            .params
+            .first()
+            .map(|(n, _)| n.as_str()),
+        export: label,
+    };
+    // SAFETY: the binding checked the argument types against the export's signature.
+    let input = unsafe {
+        let arg = |i: usize| args[i].value;
+        match bound.fast {
+            FastPath::Dynamic => return Ok(Fast::Dynamic),
+            FastPath::StrListToStrSet => {
+                let vpc = value_per_call(fcinfo);
+                if let Some(next) = vpc.and_then(|rsinfo| next_pending(fcinfo, rsinfo)) {
+                    return Ok(Fast::Row(next));
+                }
+                let elems = crate::convert::datum::array_elements(arg(0), &first_arg)?;
+                if elems.iter().any(|(_, null)| *null) {
+                    return Ok(Fast::Dynamic);
+                }
+                let strs: Vec<&str> = elems
+                    .iter()
+                    .map(|(d, _)| <&str>::from_datum(*d, false).unwrap_or_default())
+                    .collect();
+                let (rows,): (Vec<String>,) =
+                    call_typed(plugin.caller(), compiled, export, (strs,))?;
+                if let Some(rsinfo) = vpc {
+                    let datum = start_pending(fcinfo, rsinfo, rows.len(), |i| {
+                        string_to_datum(&rows[i], &result)
+                    })?;
+                    return Ok(Fast::Row(datum));
+                }
+                let rows = rows
+                    .into_iter()
+                    .map(|s| string_to_datum(&s, &result).map(|d| Row::Single(Some(d))));
+                return_rows(fcinfo, pg_sys::TEXTOID, None, rows, &result)?;
+                return Ok(Fast::Set);
+            }
+            FastPath::S64ListToS64Set => {
+                let vpc = value_per_call(fcinfo);
+                if let Some(next) = vpc.and_then(|rsinfo| next_pending(fcinfo, rsinfo)) {
+                    return Ok(Fast::Row(next));
+                }
+                // The array's own elements go to the guest: no copy on our side.
+                let Some(values) = crate::convert::datum::int8_array_slice(arg(0), &first_arg)?
+                else {
+                    return Ok(Fast::Dynamic);
+                };
+                let (rows,): (Vec<i64>,) =
+                    call_typed(plugin.caller(), compiled, export, (values,))?;
+                if let Some(rsinfo) = vpc {
+                    let datum = start_pending(fcinfo, rsinfo, rows.len(), |i| {
+                        Ok(pg_sys::Datum::from(rows[i]))
+                    })?;
+                    return Ok(Fast::Row(datum));
+                }
+                let rows = rows
+                    .into_iter()
+                    .map(|v| Ok(Row::Single(Some(pg_sys::Datum::from(v)))));
+                return_rows(fcinfo, pg_sys::INT8OID, None, rows, &result)?;
+                return Ok(Fast::Set);
+            }
+            FastPath::S64ToS64 => ScalarArg::I64(arg(0).value() as i64),
+            FastPath::S32ToS32 => ScalarArg::I32(arg(0).value() as i32),
+            FastPath::F64ToF64 => {
+                ScalarArg::F64(f64::from_datum(arg(0), false).unwrap_or_default())
+            }
+            FastPath::F64F64ToF64 => ScalarArg::F64F64(
+                f64::from_datum(arg(0), false).unwrap_or_default(),
+                f64::from_datum(arg(1), false).unwrap_or_default(),
+            ),
+            FastPath::StrToStr | FastPath::StrToBool | FastPath::StrToS64 => {
+                ScalarArg::Str(<&str>::from_datum(arg(0), false).unwrap_or_default())
+            }
+        }
+    };
+    let Some(out) = call_scalar(plugin.caller(), compiled, export, input) else {
+        return Ok(Fast::Dynamic);
+    };
+    let datum = match out? {
+        ScalarOut::I64(r) => pg_sys::Datum::from(r),
+        ScalarOut::I32(r) => pg_sys::Datum::from(r),
+        ScalarOut::F64(r) => r
+            .into_datum()
+            .expect("invariant: float8 always has a datum"),
+        ScalarOut::Bool(r) => pg_sys::Datum::from(r),
+        ScalarOut::Str(r) => string_to_datum(&r, &result)?,
+    };
+    Ok(Fast::Value(datum))
+}
+
+/// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.
+///
+/// # Safety
+/// `fcinfo` must be the valid call info of a `LANGUAGE wasm` function call.
+pub unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_sys::Datum> {
+    // SAFETY: Postgres passes a valid fcinfo with flinfo set to the called function.
+    let nargs = unsafe { (*fcinfo).nargs as usize };
+    // SAFETY: as above.
+    let bound = unsafe { bound_function((*fcinfo).flinfo) }?;
+    let export = &bound.plugin.compiled.exports[bound.export];
+    let label = ExportLabel {
+        plugin: &bound.plugin.name,
+        export: &export.name,
+    };
+    // SAFETY: args has nargs entries (a flexible array member sized by the caller).
+    let raw_args = unsafe { (*fcinfo).args.as_slice(nargs) };
+    // SAFETY: the binding checked the argument types.
+    match unsafe { call_fast(fcinfo, &bound, raw_args, &label) }? {
+        Fast::Value(datum) => {
+            // SAFETY: fcinfo is valid for the duration of the call.
+            unsafe { (*fcinfo).isnull = false };
+            return Ok(datum);
+        }
+        Fast::Set => return Ok(pg_sys::Datum::from(0)),
+        Fast::Row(datum) => return Ok(datum),
+        Fast::Dynamic => {}
+    }
+    let mut args = Vec::with_capacity(nargs);
+    for ((arg, (pname, _)), conv) in raw_args.iter().zip(&export.sig.params).zip(&bound.params) {
+        let what = ValueLabel {
+            param: Some(pname),
+            export: &label,
+        };
+        // SAFETY: the signature was checked against the export when the function was bound.
+        args.push(unsafe { datum_to_val(arg.value, arg.isnull, conv, &what) }?);
+    }
+    let result = call_export(
+        bound.plugin.caller(),
+        &bound.plugin.compiled,
+        bound.export,
+        &args,
+    )?;
+    let (value, _) = unwrap_result(result, export.sig.result.as_ref(), &label)?;
+    let what = ValueLabel {
+        param: None,
+        export: &label,
+    };
+    let datum = match (&bound.ret, value) {
+        (BoundReturn::Set { elem, elem_oid }, Some(Val::List(items))) => {
+            // SAFETY: fcinfo is the valid call info of a set-returning call.
+            unsafe { return_set(fcinfo, items, elem, *elem_oid, &what) }?;
+            return Ok(pg_sys::Datum::from(0));
+        }
+        (BoundReturn::Value(conv), Some(v)) => val_to_datum(v, conv, &what)?,
+        // A void function returns a non-null void datum, as PG_RETURN_VOID does.
+        (BoundReturn::Void, _) => Some(pg_sys::Datum::from(0)),
+        (_, other) => {
+            return Err(PluginError::Internal(format!(
+                "{what}: the guest returned {other:?}, which does not fit the function's result"
+            )));
+        }
+    };
+    // SAFETY: fcinfo is valid for the duration of the call.
+    unsafe {
+        match datum {
+            Some(d) => {
+                (*fcinfo).isnull = false;
+                Ok(d)
+            }
+            None => {
+                (*fcinfo).isnull = true;
+                Ok(pg_sys::Datum::from(0))
+            }
+        }
+    }
+}
