@@ -16,6 +16,9 @@ soak:   ## pgbench, 8 clients, with replaces alongside: failed transactions, res
 guests: ## build the guest components from source
 	bash scripts/build-guests.sh
 
-lint:
+fmt:    ## format the Rust code
+	cargo fmt
+
+lint:   ## rustfmt check and clippy, warnings as errors
 	cargo fmt --check
 	cargo clippy --features pg_test -- -D warnings

@@ -13,6 +13,9 @@ pub enum PluginError {
     /// The bytes handed to `wasm.install` are not a WebAssembly component.
     #[error("{0}")]
     InvalidComponent(String, Option<String>),
+    /// The bytes are a core WebAssembly module: the hint says how to make a component of it.
+    #[error("the bytes are a core WebAssembly module, not a component")]
+    CoreModule,
     /// The component needs an import that the host does not provide.
     #[error("{0}")]
     UnsatisfiedImport(String, Option<String>),
@@ -96,7 +99,9 @@ impl PluginError {
     pub fn sqlstate(&self) -> PgSqlErrorCode {
         use PgSqlErrorCode::*;
         match self {
-            PluginError::InvalidComponent(..) => ERRCODE_INVALID_BINARY_REPRESENTATION,
+            PluginError::InvalidComponent(..) | PluginError::CoreModule => {
+                ERRCODE_INVALID_BINARY_REPRESENTATION
+            }
             PluginError::UnsatisfiedImport(..) => ERRCODE_FEATURE_NOT_SUPPORTED,
             PluginError::UnsupportedType(..) => ERRCODE_FEATURE_NOT_SUPPORTED,
             PluginError::InvalidArgument(..) => ERRCODE_INVALID_PARAMETER_VALUE,
@@ -133,7 +138,7 @@ impl PluginError {
 
     fn hint(&self) -> Option<&'static str> {
         match self {
-            PluginError::InvalidComponent(m, _) if m.contains("core module") => Some(
+            PluginError::CoreModule => Some(
                 "make a component of it first, e.g. `wasm-tools component new module.wasm -o component.wasm`",
             ),
             PluginError::DuplicatePlugin(_) => Some("pass replace => true to upgrade it"),

@@ -2,7 +2,7 @@
 //! need, and apply the plan (catalog row, DDL, invalidation) in the caller's transaction.
 
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgSqlErrorCode, pg_sys};
+use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value as Json;
 
 use crate::cache::invalidate_local;
@@ -34,10 +34,29 @@ struct Generated {
 }
 
 /// A generated type: its qualified name and `CREATE TYPE` text.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct GeneratedType {
     name: String,
     ddl: String,
+}
+
+/// What install keeps about a plugin in `wasm.plugins.options`, beyond its columns.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct Bookkeeping {
+    /// Whether install created the plugin's schema (uninstall drops it only then).
+    created_schema: bool,
+    /// Installed with `deterministic => true`.
+    deterministic: bool,
+    /// The types it generated, in creation order.
+    types: Vec<GeneratedType>,
+}
+
+/// One entry of `wasm.plugins.exports`.
+#[derive(serde::Serialize)]
+struct ExportEntry<'a> {
+    export: &'a str,
+    function: &'a str,
 }
 
 /// The functions and types a plugin's exports need, types in creation order.
@@ -105,11 +124,11 @@ fn spi_err(e: pgrx::spi::Error) -> PluginError {
     PluginError::Internal(format!("catalog access failed: {e}"))
 }
 
-/// Functions of `LANGUAGE wasm` in `schema` bound to `plugin`: (regprocedure text, return type).
-fn generated_functions(plugin: &str, schema: &str) -> PluginResult<Vec<(String, pg_sys::Oid)>> {
+/// Functions of `LANGUAGE wasm` in `schema` bound to `plugin`, as regprocedure text.
+fn generated_functions(plugin: &str, schema: &str) -> PluginResult<Vec<String>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.prorettype \
+            "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text \
              FROM pg_catalog.pg_proc p \
              JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace \
@@ -120,12 +139,7 @@ fn generated_functions(plugin: &str, schema: &str) -> PluginResult<Vec<(String, 
         )?;
         let mut out = Vec::new();
         for row in rows {
-            let ident: Option<String> = row.get(1)?;
-            let ret: Option<pg_sys::Oid> = row.get(2)?;
-            out.push((
-                ident.unwrap_or_default(),
-                ret.unwrap_or(pg_sys::Oid::INVALID),
-            ));
+            out.push(row.get::<String>(1)?.unwrap_or_default());
         }
         Ok(out)
     })
@@ -245,32 +259,24 @@ struct Existing {
 fn lock_plugin(name: &str) -> PluginResult<Option<Existing>> {
     Spi::connect_mut(|client| {
         let rows = client.update(
-            "SELECT schema_name::pg_catalog.text, \
-                    COALESCE((options OPERATOR(pg_catalog.->>) 'created_schema')::pg_catalog.bool, false), \
-                    options OPERATOR(pg_catalog.->) 'types', sha256 \
+            "SELECT schema_name::pg_catalog.text, options, sha256 \
              FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
             None,
             &[name.into()],
         )?;
         let mut out = None;
         for row in rows {
-            let types = match row.get::<JsonB>(3)? {
-                Some(JsonB(Json::Array(items))) => items
-                    .iter()
-                    .filter_map(|t| {
-                        Some(GeneratedType {
-                            name: t.get("name")?.as_str()?.to_string(),
-                            ddl: t.get("ddl")?.as_str()?.to_string(),
-                        })
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
+            // A row whose options do not parse (edited by hand) keeps nothing: uninstall then
+            // drops only the functions, and no schema.
+            let kept: Bookkeeping = row
+                .get::<JsonB>(2)?
+                .and_then(|JsonB(options)| serde_json::from_value(options).ok())
+                .unwrap_or_default();
             out = Some(Existing {
                 schema: row.get::<String>(1)?.unwrap_or_default(),
-                created_schema: row.get::<bool>(2)?.unwrap_or(false),
-                types,
-                sha256: row.get::<String>(4)?.unwrap_or_default(),
+                created_schema: kept.created_schema,
+                types: kept.types,
+                sha256: row.get::<String>(3)?.unwrap_or_default(),
             });
         }
         Ok(out)
@@ -398,7 +404,6 @@ pub fn install_plugin(
         }
         let dropped: Vec<String> = generated_functions(name, &old.schema)?
             .into_iter()
-            .map(|(i, _)| i)
             .filter(|i| !keep.contains(i))
             .collect();
         let type_names: Vec<String> = drop_types.iter().map(|t| t.name.clone()).collect();
@@ -412,10 +417,7 @@ pub fn install_plugin(
     }
     // Never take over a function that is not this plugin's: another plugin's export or a
     // user's function with the same name and argument types in the schema.
-    let ours: Vec<String> = generated_functions(name, schema)?
-        .into_iter()
-        .map(|(i, _)| i)
-        .collect();
+    let ours: Vec<String> = generated_functions(name, schema)?;
     for g in planned.iter().filter(|_| schema_present) {
         if let Some((ident, _)) = regprocedure_text(&g.identity, &g.returns, &planned_types)?
             && !ours.contains(&ident)
@@ -457,19 +459,23 @@ pub fn install_plugin(
             ))?;
         }
     }
-    let exports_json: Vec<Json> = planned
+    let exports: Vec<ExportEntry<'_>> = planned
         .iter()
-        .map(|g| serde_json::json!({"export": g.export, "function": g.signature}))
+        .map(|g| ExportEntry {
+            export: &g.export,
+            function: &g.signature,
+        })
         .collect();
-    let types_json: Vec<Json> = planned_types
-        .iter()
-        .map(|t| serde_json::json!({"name": t.name, "ddl": t.ddl}))
-        .collect();
-    let options = serde_json::json!({
-        "created_schema": created_schema,
-        "deterministic": opts.deterministic,
-        "types": types_json,
-    });
+    let options = Bookkeeping {
+        created_schema,
+        deterministic: opts.deterministic,
+        types: planned_types.clone(),
+    };
+    let to_json = |what: &str, v: Result<Json, serde_json::Error>| {
+        v.map_err(|e| PluginError::Internal(format!("cannot record the plugin's {what}: {e}")))
+    };
+    let exports = to_json("exports", serde_json::to_value(exports))?;
+    let options = to_json("options", serde_json::to_value(options))?;
     let upsert = if existing.is_some() {
         "UPDATE wasm.plugins SET version = version OPERATOR(pg_catalog.+) 1, schema_name = $2, bytes = $3, \
          sha256 = $4, wit = $5, exports = $6, options = $7, owner = CURRENT_USER, installed_at = pg_catalog.now() \
@@ -486,7 +492,7 @@ pub fn install_plugin(
             bytes.into(),
             sha256.as_str().into(),
             wit.text.as_str().into(),
-            JsonB(Json::Array(exports_json)).into(),
+            JsonB(exports).into(),
             JsonB(options).into(),
         ],
     )
@@ -523,10 +529,7 @@ pub fn uninstall_plugin(name: &str) -> PluginResult<()> {
             None,
         ));
     };
-    let functions: Vec<String> = generated_functions(name, &schema)?
-        .into_iter()
-        .map(|(i, _)| i)
-        .collect();
+    let functions: Vec<String> = generated_functions(name, &schema)?;
     let type_names: Vec<String> = types.iter().map(|t| t.name.clone()).collect();
     refuse_dependents(name, "uninstall", &type_names, &functions)?;
     for ident in &functions {

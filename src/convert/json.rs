@@ -1,6 +1,6 @@
 //! JSON ↔ component values for `wasm_transform`: pure converters guided by the WIT type.
 //!
-//! The JSON form (DESIGN.md): records ↔ objects keyed by snake_case field names (the WIT
+//! The JSON form (README, "Type mapping"): records ↔ objects keyed by snake_case field names (the WIT
 //! spelling is accepted on input; keys that name no field are ignored, so `to_jsonb(row)` of a
 //! wider table fits), lists and tuples ↔ arrays, option ↔ null, enums ↔ strings, flags ↔
 //! arrays of names, variants ↔ `{"case": payload}` (`{"case": null}` for a case without

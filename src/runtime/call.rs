@@ -166,11 +166,14 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
             };
         }
     }
-    if detail.contains("forcing trap when growing memory") {
+    if let Some(hit) = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<super::host::MemoryLimitHit>())
+    {
         return PluginError::GuestTrap {
             message: format!(
                 "{what} trapped: its linear memory would exceed wasm.max_memory ({} MB)",
-                guc::max_memory_bytes() >> 20
+                hit.max >> 20
             ),
             detail,
             code: PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,

@@ -8,8 +8,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -123,10 +123,8 @@ impl tokio::io::AsyncWrite for LogPipe {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    /// Memory and table caps, checked by wasmtime on every growth.
-    pub limits: StoreLimits,
-    /// The memory cap `limits` was built with.
-    max_memory: usize,
+    /// The linear-memory cap, checked by wasmtime on every growth.
+    pub limits: MemoryLimit,
     /// Guest stdout.
     pub stdout: LogPipe,
     /// Guest stderr.
@@ -158,8 +156,7 @@ impl HostState {
         HostState {
             wasi,
             table: ResourceTable::new(),
-            limits: memory_limits(max_memory),
-            max_memory,
+            limits: MemoryLimit { max: max_memory },
             stdout,
             stderr,
             log: Default::default(),
@@ -174,10 +171,7 @@ impl HostState {
 
     /// Apply the current `wasm.max_memory` to an instance that lives across calls.
     pub fn set_max_memory(&mut self, max_memory: usize) {
-        if max_memory != self.max_memory {
-            self.limits = memory_limits(max_memory);
-            self.max_memory = max_memory;
-        }
+        self.limits.max = max_memory;
     }
 }
 
@@ -195,11 +189,59 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
     }
 }
 
-fn memory_limits(max_memory: usize) -> StoreLimits {
-    StoreLimitsBuilder::new()
-        .memory_size(max_memory)
-        .trap_on_grow_failure(true)
-        .build()
+/// The error a refused memory growth traps with: the trap's cause, found by type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLimitHit {
+    /// The size the guest asked for, in bytes.
+    pub desired: usize,
+    /// `wasm.max_memory` in bytes.
+    pub max: usize,
+}
+
+impl std::fmt::Display for MemoryLimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "linear memory of {} bytes would exceed wasm.max_memory ({} bytes)",
+            self.desired, self.max
+        )
+    }
+}
+
+impl std::error::Error for MemoryLimitHit {}
+
+/// `wasm.max_memory` for one store: a growth beyond it traps with [`MemoryLimitHit`] (instead
+/// of `memory.grow` returning -1, which guests rarely check). Tables grow freely: their
+/// elements count against the same memory only through the host.
+pub struct MemoryLimit {
+    /// The cap in bytes.
+    pub max: usize,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            return Err(wasmtime::Error::new(MemoryLimitHit {
+                desired,
+                max: self.max,
+            }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl WasiView for HostState {

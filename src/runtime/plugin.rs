@@ -143,10 +143,7 @@ pub fn compile_component(bytes: &[u8]) -> PluginResult<Component> {
     match classify_wasm(bytes) {
         WasmKind::Component => {}
         WasmKind::CoreModule => {
-            return Err(PluginError::InvalidComponent(
-                "the bytes are a core WebAssembly module, not a component".into(),
-                None,
-            ));
+            return Err(PluginError::CoreModule);
         }
         WasmKind::NotWasm if bytes.is_empty() => {
             return Err(PluginError::InvalidComponent(
