@@ -1,0 +1,396 @@
+//! `#[pg_test]`s of calls: values both ways, errors, wasm_transform and the validator.
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    use crate::tests::helpers::*;
+
+    #[pg_test]
+    fn scalar_types_round_trip_at_their_limits() {
+        install("scalars", "scalars");
+        let cases = [
+            ("scalars.echo_bool(true)::text", "true"),
+            ("scalars.echo_s8((-128)::int2)::text", "-128"),
+            ("scalars.echo_u8(255::int2)::text", "255"),
+            ("scalars.echo_s16((-32768)::int2)::text", "-32768"),
+            ("scalars.echo_u16(65535)::text", "65535"),
+            ("scalars.echo_s32(-2147483648)::text", "-2147483648"),
+            ("scalars.echo_u32(4294967295)::text", "4294967295"),
+            (
+                "scalars.echo_s64(-9223372036854775808)::text",
+                "-9223372036854775808",
+            ),
+            (
+                "scalars.echo_u64(18446744073709551615)::text",
+                "18446744073709551615",
+            ),
+            ("scalars.echo_f32(1.5)::text", "1.5"),
+            ("scalars.echo_f64('-Infinity')::text", "-Infinity"),
+            ("scalars.echo_f64('NaN')::text", "NaN"),
+            ("scalars.echo_char('é')", "é"),
+            ("scalars.next_char('a')", "b"),
+            ("scalars.shout('grüße')", "GRÜSSE"),
+            ("scalars.reverse_bytes('\\x00ff10')::text", "\\x10ff00"),
+            ("scalars.reverse_bytes('')::text", "\\x"),
+            ("scalars.greet('ann')", "hello, ann"),
+            ("scalars.parse_int(' 42 ')::text", "42"),
+            ("scalars.word_count('a b  c')::text", "3"),
+            ("scalars.text_utils_shout('hi')", "HI!"),
+            ("scalars.add_u32(1, 2)::text", "3"),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(
+                one::<String>(&format!("SELECT {expr}")).as_deref(),
+                Some(want),
+                "{expr}"
+            );
+        }
+        assert_eq!(one::<String>("SELECT scalars.greet(NULL)"), None);
+        assert_eq!(
+            one::<String>("SELECT scalars.check_positive(5)::text").as_deref(),
+            Some("")
+        );
+        // greet takes an option: the function is not STRICT, the guest sees none.
+        assert_eq!(
+            one::<bool>(
+                "SELECT proisstrict FROM pg_proc WHERE oid = 'scalars.greet(text)'::regprocedure"
+            ),
+            Some(false)
+        );
+    }
+
+    #[pg_test]
+    fn out_of_range_arguments_and_results_are_errors() {
+        install("scalars", "scalars");
+        assert_error(
+            "SELECT scalars.echo_u8(256::int2)",
+            "22003",
+            "256 is out of range for WIT type u8",
+        );
+        assert_error(
+            "SELECT scalars.echo_s8(200::int2)",
+            "22003",
+            "out of range for WIT type s8",
+        );
+        assert_error(
+            "SELECT scalars.echo_u16(-1)",
+            "22003",
+            "out of range for WIT type u16",
+        );
+        assert_error(
+            "SELECT scalars.echo_u32(4294967296)",
+            "22003",
+            "out of range for WIT type u32",
+        );
+        assert_error(
+            "SELECT scalars.echo_u64(-1)",
+            "22003",
+            "out of range for WIT type u64",
+        );
+        assert_error(
+            "SELECT scalars.echo_u64(18446744073709551616)",
+            "22003",
+            "out of range",
+        );
+        assert_error("SELECT scalars.echo_u64(1.5)", "22003", "out of range");
+        assert_error(
+            "SELECT scalars.echo_char('ab')",
+            "22023",
+            "exactly one character",
+        );
+        assert_error("SELECT scalars.nul_string()", "22021", "NUL");
+        assert_eq!(
+            one::<String>("SELECT scalars.echo_u8(7::int2)::text").as_deref(),
+            Some("7")
+        );
+    }
+
+    #[pg_test]
+    fn guest_errors_and_traps_are_errors_and_the_next_call_works() {
+        install("scalars", "scalars");
+        assert_error(
+            "SELECT scalars.parse_int('x')",
+            "38000",
+            "plugin \"scalars\" export \"parse-int\" returned an error: cannot parse \"x\"",
+        );
+        assert_error(
+            "SELECT scalars.check_positive(-1)",
+            "38000",
+            "-1 is not positive",
+        );
+        assert_error(
+            "SELECT scalars.divide(1, 0)",
+            "38000",
+            "plugin \"scalars\" export \"divide\" trapped",
+        );
+        assert_error(
+            "SELECT scalars.add_u32(4294967295, 1)",
+            "38000",
+            "unreachable",
+        );
+        assert_eq!(one::<i32>("SELECT scalars.divide(7, 2)"), Some(3));
+    }
+
+    #[pg_test]
+    fn the_validator_checks_hand_written_functions() {
+        install("scalars", "scalars");
+        Spi::run("CREATE FUNCTION public.up(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'")
+            .unwrap();
+        assert_eq!(one::<String>("SELECT public.up('q')").as_deref(), Some("Q"));
+        // SQL spelling of an export name works too.
+        Spi::run(
+            "CREATE FUNCTION public.wc(text) RETURNS int8 LANGUAGE wasm AS 'scalars/word_count'",
+        )
+        .unwrap();
+        assert_eq!(one::<i64>("SELECT public.wc('x y')"), Some(2));
+        assert_error(
+            "CREATE FUNCTION public.bad1(int4) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+            "42P13",
+            "does not match plugin \"scalars\" export \"shout\"",
+        );
+        let got = outcome(
+            "CREATE FUNCTION public.bad1(int4) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+        );
+        assert!(got.contains("42P13"), "{got}");
+        // The detail names both types.
+        assert!(
+            got.contains("argument 1 (integer) does not fit parameter text"),
+            "{got}"
+        );
+        assert_error(
+            "CREATE FUNCTION public.bad2(text) RETURNS int4 LANGUAGE wasm AS 'scalars/shout'",
+            "42P13",
+            "the function returns integer but the export returns string",
+        );
+        assert_error(
+            "CREATE FUNCTION public.bad3(text) RETURNS text LANGUAGE wasm AS 'shout'",
+            "42P13",
+            "'plugin/export'",
+        );
+        assert_error(
+            "CREATE FUNCTION public.bad4(text) RETURNS text LANGUAGE wasm AS 'scalars/nope'",
+            "42883",
+            "has no export \"nope\"",
+        );
+        assert_error(
+            "CREATE FUNCTION public.bad5(text) RETURNS text LANGUAGE wasm AS 'nope/x'",
+            "42704",
+            "not installed",
+        );
+        // pg_restore sets check_function_bodies = off: accept, check at call time.
+        Spi::run("SET LOCAL check_function_bodies = off").unwrap();
+        Spi::run(
+            "CREATE FUNCTION public.later(int4) RETURNS text LANGUAGE wasm AS 'scalars/shout'",
+        )
+        .unwrap();
+        Spi::run("SET LOCAL check_function_bodies = on").unwrap();
+        assert_error(
+            "SELECT public.later(1)",
+            "42P13",
+            "argument 1 (integer) does not fit parameter text: integer does not fit WIT type string, which needs text",
+        );
+    }
+
+    #[pg_test]
+    fn wasm_transform_calls_exports_with_json() {
+        install("scalars", "scalars");
+        install("slugify", "slugify");
+        let cases = [
+            ("wasm_transform('scalars', '\"abc\"')", "\"cba\""),
+            ("wasm_transform('scalars', 'shout', '[\"abc\"]')", "\"ABC\""),
+            (
+                "wasm_transform('scalars', 'add-u32', '{\"a\": 1, \"b\": 2}')",
+                "3",
+            ),
+            (
+                "wasm_transform('scalars', 'add_u32', '[4000000000, 1]')",
+                "4000000001",
+            ),
+            (
+                "wasm_transform('scalars', 'echo-u64', '[\"18446744073709551615\"]')",
+                "\"18446744073709551615\"",
+            ),
+            ("wasm_transform('scalars', 'echo-s64', '[42]')", "42"),
+            ("wasm_transform('scalars', 'greet', '[null]')", "null"),
+            ("wasm_transform('scalars', 'greet', '{}')", "null"),
+            (
+                "wasm_transform('scalars', 'reverse-bytes', '[\"\\\\x0102\"]')",
+                "\"\\\\x0201\"",
+            ),
+            (
+                "wasm_transform('scalars', 'text-utils#shout', '[\"a\"]')",
+                "\"A!\"",
+            ),
+            (
+                "wasm_transform('slugify', 'slugify-max', '{\"input\": \"A b c\", \"max-len\": 3}')",
+                "\"a-b\"",
+            ),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(
+                one::<String>(&format!("SELECT ({expr})::text")).as_deref(),
+                Some(want),
+                "{expr}"
+            );
+        }
+        assert_eq!(
+            one::<String>("SELECT wasm_transform('scalars', 'noop', '[]')::text"),
+            None
+        );
+        assert_error(
+            "SELECT wasm_transform('slugify', '\"x\"')",
+            "42883",
+            "no export named \"transform\"",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'add-u32', '[1]')",
+            "22023",
+            "takes 2 arguments, 1 given",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'add-u32', '{\"a\": 1, \"c\": 2}')",
+            "22023",
+            "no parameter \"c\"",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'add-u32', '[1, \"x\"]')",
+            "22P02",
+            "argument b",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'add-u32', '[1, -1]')",
+            "22003",
+            "-1 is out of range for u32",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'shout', '[3]')",
+            "22023",
+            "expected string, found the number 3",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'parse-int', '[\"z\"]')",
+            "38000",
+            "returned an error",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'divide', '[1, 0]')",
+            "38000",
+            "trapped",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'nope', '[]')",
+            "42883",
+            "no export \"nope\"",
+        );
+        assert_error(
+            "SELECT wasm_transform('nope', '1')",
+            "42704",
+            "plugin \"nope\" is not installed",
+        );
+    }
+
+    #[pg_test]
+    fn traps_name_plugin_export_and_cause() {
+        install("hostile", "hostile");
+        assert_error(
+            "SELECT hostile.div(1, 0)",
+            "38000",
+            "plugin \"hostile\" export \"div\" trapped: wasm trap: integer divide by zero",
+        );
+        assert_error(
+            "SELECT hostile.peek(4294967295)",
+            "38000",
+            "out of bounds memory access",
+        );
+        assert_error("SELECT hostile.recurse(100000000)", "38000", "trapped");
+        assert_error("SELECT hostile.panic('boom')", "38000", "unreachable");
+        // The guest's panic message is in the DETAIL.
+        assert!(outcome("SELECT hostile.panic('boom')").contains("boom"));
+        assert_eq!(one::<i64>("SELECT hostile.recurse(1000)::int8"), Some(1000));
+        assert_eq!(one::<i32>("SELECT hostile.div(7, 2)"), Some(3));
+    }
+
+    #[pg_test]
+    fn deep_sql_recursion_around_a_guest_is_still_an_error() {
+        install("hostile", "hostile");
+        Spi::run(
+            "CREATE FUNCTION pg_temp.nest(n int) RETURNS bigint LANGUAGE plpgsql AS $f$
+             BEGIN IF n = 0 THEN RETURN hostile.recurse(100000000); END IF; RETURN pg_temp.nest(n - 1); END $f$",
+        )
+        .unwrap();
+        assert_error("SELECT pg_temp.nest(200)", "38000", "trapped");
+        assert_eq!(one::<i32>("SELECT 1"), Some(1));
+    }
+
+    #[pg_test]
+    fn integer_overflow_in_division_traps_cleanly() {
+        install_wat(
+            "raw",
+            r#"(component
+                 (core module $m
+                   (func (export "div") (param i32 i32) (result i32)
+                     local.get 0 local.get 1 i32.div_s))
+                 (core instance $i (instantiate $m))
+                 (func (export "div") (param "a" s32) (param "b" s32) (result s32)
+                   (canon lift (core func $i "div"))))"#,
+        );
+        assert_error(
+            "SELECT raw.div(-2147483648, -1)",
+            "38000",
+            "integer overflow",
+        );
+        assert_error("SELECT raw.div(1, 0)", "38000", "integer divide by zero");
+        assert_eq!(one::<i32>("SELECT raw.div(-9, 3)"), Some(-3));
+        // Its only export takes two parameters: the one-input form of wasm_transform says so.
+        assert_error(
+            "SELECT wasm_transform('raw', '5')",
+            "22023",
+            "takes 2 parameters, not one: use wasm_transform(plugin, export, args)",
+        );
+        assert_eq!(
+            one::<String>("SELECT wasm_transform('raw', 'div', '[-9, 3]')::text").as_deref(),
+            Some("-3")
+        );
+    }
+
+    #[pg_test]
+    fn values_a_guest_cannot_legally_return_are_errors() {
+        // A string that is not UTF-8: ptr 32, len 2 at offset 16; bytes ff fe at 32.
+        install_wat(
+            "badstr",
+            &bad_value_component(
+                "string",
+                "i32",
+                "i32.const 16",
+                "\\20\\00\\00\\00\\02\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\ff\\fe",
+            ),
+        );
+        assert_error(
+            "SELECT badstr.bad()",
+            "22021",
+            "plugin \"badstr\" export \"bad\" returned a string that is not valid UTF-8",
+        );
+        // A char beyond U+10FFFF, and a surrogate.
+        install_wat(
+            "badchar",
+            &bad_value_component("char", "i32", "i32.const 0x110000", ""),
+        );
+        assert_error(
+            "SELECT badchar.bad()",
+            "22021",
+            "returned a char that is not a Unicode scalar value",
+        );
+        install_wat(
+            "surrogate",
+            &bad_value_component("char", "i32", "i32.const 0xD800", ""),
+        );
+        assert_error(
+            "SELECT surrogate.bad()",
+            "22021",
+            "not a Unicode scalar value",
+        );
+        assert_eq!(one::<i32>("SELECT 1"), Some(1));
+    }
+}
