@@ -280,7 +280,7 @@ fn run<T>(
     let outcome = f(&mut live.store, func);
     let stderr = if live.store.data().has_output() {
         let stderr = flush_output(caller.plugin, live.store.data());
-        super::log::report(caller.plugin, &mut live.store.data_mut().log);
+        super::host::log::report(caller.plugin, &mut live.store.data_mut().log);
         stderr
     } else {
         String::new()

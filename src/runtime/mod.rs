@@ -5,7 +5,6 @@
 pub mod cache;
 pub mod call;
 pub mod host;
-pub mod log;
 pub mod plugin;
 
 use std::cell::OnceCell;
@@ -78,7 +77,7 @@ fn create_runtime() -> PluginResult<Runtime> {
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
         .map_err(|e| PluginError::Internal(format!("could not link WASI: {e}")))?;
-    log::add_to_linker(&mut linker)
+    host::log::add_to_linker(&mut linker)
         .map_err(|e| PluginError::Internal(format!("could not link the log interface: {e}")))?;
     start_epoch_ticker(engine.clone())?;
     Ok(Runtime {

@@ -1,6 +1,9 @@
 //! The per-store host state: WASI with every capability denied, memory limits, and guest
 //! stdout/stderr captured into bounded buffers that go to the server log after each call.
 
+pub mod log;
+mod v0_1;
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,7 +133,7 @@ pub struct HostState {
     /// Guest stderr.
     pub stderr: LogPipe,
     /// Messages from `pg-component:plugin/log`.
-    pub log: super::log::LogBuffer,
+    pub log: log::LogBuffer,
     /// When the current call must stop (`wasm.max_call_time`), if set.
     pub call_deadline: Option<std::time::Instant>,
 }

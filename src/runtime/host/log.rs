@@ -1,13 +1,9 @@
 //! Host side of `pg-component:plugin/log`: messages a guest logs are buffered in its store and
 //! reported through Postgres' `ereport` after the call returns, never from inside wasm frames.
 
-use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker, Lower};
+use wasmtime::component::{HasSelf, Linker};
 
-use super::host::HostState;
-
-/// The instance name the host serves the interface under.
-pub const LOG_INTERFACE: &str = "pg-component:plugin/log@0.1.0";
+use super::HostState;
 
 /// Most messages kept per call; the rest are counted.
 pub const MAX_MESSAGES: usize = 100;
@@ -15,25 +11,7 @@ pub const MAX_MESSAGES: usize = 100;
 /// Most bytes kept per message.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
-/// `enum level` of the interface. Its values are made by the `Lift` derive, from the guest.
-#[allow(dead_code)]
-#[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq, Eq)]
-#[component(enum)]
-#[repr(u8)]
-pub enum Level {
-    /// DEBUG1.
-    #[component(name = "debug")]
-    Debug,
-    /// LOG.
-    #[component(name = "info")]
-    Info,
-    /// NOTICE.
-    #[component(name = "notice")]
-    Notice,
-    /// WARNING.
-    #[component(name = "warning")]
-    Warning,
-}
+pub use super::v0_1::pg_component::plugin::log::Level;
 
 /// Messages logged during one call.
 #[derive(Default)]
@@ -74,15 +52,17 @@ impl LogBuffer {
     }
 }
 
-/// Serve the interface from `linker`.
+impl super::v0_1::pg_component::plugin::log::Host for HostState {
+    fn log(&mut self, level: Level, message: String) {
+        self.log.push(level, message);
+    }
+}
+
+/// Serve the interface (every version of it) from `linker`.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    let mut instance = linker.instance(LOG_INTERFACE)?;
-    instance.func_wrap(
-        "log",
-        |mut store: StoreContextMut<'_, HostState>, (level, message): (Level, String)| {
-            store.data_mut().log.push(level, message);
-            Ok(())
-        },
+    super::v0_1::pg_component::plugin::log::add_to_linker::<HostState, HasSelf<HostState>>(
+        linker,
+        |state| state,
     )
 }
 
