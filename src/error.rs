@@ -40,14 +40,14 @@ pub enum PluginError {
     /// The caller lacks a privilege.
     #[error("{0}")]
     PermissionDenied(String),
-    /// A SQL value that cannot be passed to the guest (NULL where WIT has no option,
+    /// A value that cannot cross between SQL, JSON and the guest (NULL where WIT has no option,
     /// a number out of the WIT type's range, a malformed JSON argument, ...).
     #[error("{message}")]
     BadValue {
         /// What went wrong, naming the parameter.
         message: String,
-        /// The SQLSTATE that fits (22003, 22004, 22023, 22P02, ...).
-        code: PgSqlErrorCode,
+        /// What kind of fault: it decides the SQLSTATE.
+        fault: ValueFault,
     },
     /// The guest trapped or a limit stopped it; the instance has been discarded.
     #[error("{message}")]
@@ -56,9 +56,21 @@ pub enum PluginError {
         message: String,
         /// The whole cause chain, with the wasm backtrace.
         detail: String,
-        /// 57014 for a cancel or timeout, 54000 for a limit, 38000 otherwise.
-        code: PgSqlErrorCode,
+        /// Why it stopped: it decides the SQLSTATE.
+        stop: TrapKind,
     },
+    /// `wasm.install` of a component larger than `wasm.max_component_size`.
+    #[error("{0}")]
+    ComponentTooLarge(String),
+    /// A function install would create exists and is not the plugin's.
+    #[error("{0}")]
+    FunctionTaken(String),
+    /// A type install would create exists and is not the plugin's.
+    #[error("{0}")]
+    TypeTaken(String),
+    /// A set-returning function called where no set is allowed.
+    #[error("{0}")]
+    SetNotAllowed(String),
     /// The guest returned `result::err`.
     #[error("{message}")]
     GuestError {
@@ -83,15 +95,51 @@ pub enum PluginError {
     Internal(String),
 }
 
+/// What is wrong with a value; each kind is one SQLSTATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueFault {
+    /// Beyond the range of its type (22003).
+    OutOfRange,
+    /// NULL where the WIT type has no option (22004).
+    Null,
+    /// Text that does not parse as its type (22P02).
+    Malformed,
+    /// The wrong kind of value, a wrong count or an unknown name (22023).
+    Invalid,
+    /// A string or char that is not valid Unicode (22021).
+    NotUnicode,
+    /// A character the target cannot hold, such as NUL in text or jsonb (22P05).
+    Untranslatable,
+    /// An array that is not one-dimensional, or has NULL elements where none may be (2202E).
+    ArrayElement,
+    /// Too large for its target (54000).
+    TooLarge,
+    /// A JSON form the mapping does not have (0A000).
+    Unsupported,
+}
+
+/// Why a guest call stopped; each kind is one SQLSTATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapKind {
+    /// A cancel, `statement_timeout`, termination or `wasm.max_call_time` (57014).
+    Interrupted,
+    /// `wasm.max_memory` (54000).
+    Limit,
+    /// A trap of the guest's own: panic, `unreachable`, bad access, `exit` (38000).
+    Trap,
+    /// A result the guest's own signature forbids, such as a string that is not UTF-8 (22021).
+    BadResult,
+}
+
 /// Results of this crate.
 pub type PluginResult<T> = Result<T, PluginError>;
 
 impl PluginError {
-    /// A `BadValue` with the given SQLSTATE.
-    pub fn bad_value(code: PgSqlErrorCode, message: impl Into<String>) -> Self {
+    /// A `BadValue` of the given kind.
+    pub fn bad_value(fault: ValueFault, message: impl Into<String>) -> Self {
         PluginError::BadValue {
             message: message.into(),
-            code,
+            fault,
         }
     }
 
@@ -110,8 +158,27 @@ impl PluginError {
             PluginError::UndefinedExport(..) => ERRCODE_UNDEFINED_FUNCTION,
             PluginError::SignatureMismatch(..) => ERRCODE_INVALID_FUNCTION_DEFINITION,
             PluginError::PermissionDenied(..) => ERRCODE_INSUFFICIENT_PRIVILEGE,
-            PluginError::BadValue { code, .. } => *code,
-            PluginError::GuestTrap { code, .. } => *code,
+            PluginError::BadValue { fault, .. } => match fault {
+                ValueFault::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                ValueFault::Null => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                ValueFault::Malformed => ERRCODE_INVALID_TEXT_REPRESENTATION,
+                ValueFault::Invalid => ERRCODE_INVALID_PARAMETER_VALUE,
+                ValueFault::NotUnicode => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+                ValueFault::Untranslatable => ERRCODE_UNTRANSLATABLE_CHARACTER,
+                ValueFault::ArrayElement => ERRCODE_ARRAY_ELEMENT_ERROR,
+                ValueFault::TooLarge => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                ValueFault::Unsupported => ERRCODE_FEATURE_NOT_SUPPORTED,
+            },
+            PluginError::GuestTrap { stop, .. } => match stop {
+                TrapKind::Interrupted => ERRCODE_QUERY_CANCELED,
+                TrapKind::Limit => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                TrapKind::Trap => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+                TrapKind::BadResult => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            },
+            PluginError::ComponentTooLarge(..) => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            PluginError::FunctionTaken(..) => ERRCODE_DUPLICATE_FUNCTION,
+            PluginError::TypeTaken(..) => ERRCODE_DUPLICATE_OBJECT,
+            PluginError::SetNotAllowed(..) => ERRCODE_FEATURE_NOT_SUPPORTED,
             PluginError::GuestError { .. } => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
             PluginError::Dependents(..) => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
             PluginError::ReadOnly(..) => ERRCODE_READ_ONLY_SQL_TRANSACTION,

@@ -1,8 +1,8 @@
 //! Set-returning calls: rows handed to the executor in materialize mode (a tuplestore), or one
 //! per call (value-per-call), from a batch kept in its own memory context.
 
+use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::{PgSqlErrorCode, pg_sys};
 use wasmtime::component::Val;
 
 use crate::convert::datum::{composite_values, val_to_datum};
@@ -180,10 +180,9 @@ pub(super) unsafe fn return_rows(
             || ((*rsinfo).allowedModes & pg_sys::SetFunctionReturnMode::SFRM_Materialize as i32)
                 == 0
         {
-            return Err(PluginError::bad_value(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                format!("{what} is a set, but it is called where a set is not allowed"),
-            ));
+            return Err(PluginError::SetNotAllowed(format!(
+                "{what} is a set, but it is called where a set is not allowed"
+            )));
         }
         let old = pg_sys::MemoryContextSwitchTo((*(*rsinfo).econtext).ecxt_per_query_memory);
         let desc = if let Some(typmod) = composite {

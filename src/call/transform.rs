@@ -1,6 +1,5 @@
 //! `wasm_transform`: any export called with JSON arguments, returning JSON.
 
-use pgrx::PgSqlErrorCode;
 use serde_json::Value as Json;
 use wasmtime::component::Val;
 
@@ -8,7 +7,7 @@ use crate::call::{find_export, unwrap_result};
 use crate::catalog::acl::require_plugin_usage_cached;
 use crate::catalog::resolve_plugin;
 use crate::convert::json::{json_to_val, val_to_json};
-use crate::error::{PluginError, PluginResult};
+use crate::error::{PluginError, PluginResult, ValueFault};
 use crate::mapping::sql_ident;
 use crate::runtime::call::{ScalarArg, ScalarOut, call_export, call_scalar};
 
@@ -92,7 +91,7 @@ pub fn transform(
     let args: Vec<Val> = if positional_single {
         if params.len() != 1 {
             return Err(PluginError::bad_value(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                ValueFault::Invalid,
                 format!(
                     "{what} takes {} parameters, not one: use wasm_transform(plugin, export, args)",
                     params.len()
@@ -153,7 +152,7 @@ fn json_args(
         Json::Array(items) => {
             if items.len() != params.len() {
                 return Err(PluginError::bad_value(
-                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    ValueFault::Invalid,
                     format!(
                         "{what} takes {} arguments, {} given",
                         params.len(),
@@ -173,7 +172,7 @@ fn json_args(
                 .find(|k| !params.iter().any(|(n, _)| n == *k || sql_ident(n) == **k))
             {
                 return Err(PluginError::bad_value(
-                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    ValueFault::Invalid,
                     format!("{what} has no parameter \"{unknown}\""),
                 ));
             }
@@ -187,7 +186,7 @@ fn json_args(
                             Ok(Val::Option(None))
                         }
                         None => Err(PluginError::bad_value(
-                            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                            ValueFault::Invalid,
                             format!("argument {} of {what} is missing", sql_ident(n)),
                         )),
                     },
@@ -195,7 +194,7 @@ fn json_args(
                 .collect()
         }
         _ => Err(PluginError::bad_value(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            ValueFault::Invalid,
             format!("arguments of {what} must be a JSON array or object"),
         )),
     }

@@ -1,8 +1,8 @@
 //! Install, replace and uninstall: check a component, plan the functions and types its exports
 //! need, and apply the plan (catalog row, DDL, invalidation) in the caller's transaction.
 
+use pgrx::JsonB;
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value as Json;
 
 use crate::cache::invalidate_local;
@@ -322,14 +322,11 @@ pub fn install_plugin(
         )));
     }
     if bytes.len() > guc::max_component_bytes() {
-        return Err(PluginError::bad_value(
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!(
-                "component of {} bytes exceeds wasm.max_component_size ({} MB)",
-                bytes.len(),
-                guc::max_component_bytes() >> 20
-            ),
-        ));
+        return Err(PluginError::ComponentTooLarge(format!(
+            "component of {} bytes exceeds wasm.max_component_size ({} MB)",
+            bytes.len(),
+            guc::max_component_bytes() >> 20
+        )));
     }
     let sha256 = sha256_hex(bytes);
     let compiled = load_component(&sha256, || Ok(bytes.to_vec()))?;
@@ -422,12 +419,9 @@ pub fn install_plugin(
         if let Some((ident, _)) = regprocedure_text(&g.identity, &g.returns, &planned_types)?
             && !ours.contains(&ident)
         {
-            return Err(PluginError::bad_value(
-                PgSqlErrorCode::ERRCODE_DUPLICATE_FUNCTION,
-                format!(
-                    "function {ident} already exists and does not belong to plugin \"{name}\"; install it into another schema with schema => …"
-                ),
-            ));
+            return Err(PluginError::FunctionTaken(format!(
+                "function {ident} already exists and does not belong to plugin \"{name}\"; install it into another schema with schema => …"
+            )));
         }
     }
     if !schema_present {
@@ -440,13 +434,10 @@ pub fn install_plugin(
         .collect();
     for t in &planned_types {
         if !kept_types.contains(&t) && type_exists(&t.name)? {
-            return Err(PluginError::bad_value(
-                PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
-                format!(
-                    "type {} already exists and does not belong to plugin \"{name}\"; install it into another schema with schema => …",
-                    t.name
-                ),
-            ));
+            return Err(PluginError::TypeTaken(format!(
+                "type {} already exists and does not belong to plugin \"{name}\"; install it into another schema with schema => …",
+                t.name
+            )));
         }
     }
     for t in &planned_types {

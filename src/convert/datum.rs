@@ -3,14 +3,14 @@
 //! wrap or truncate.
 
 use pgrx::prelude::*;
-use pgrx::{AnyNumeric, PgSqlErrorCode, pg_sys};
+use pgrx::{AnyNumeric, pg_sys};
 use std::fmt::Display;
 
 use wasmtime::component::Val;
 
 use crate::convert::json::{json_to_val, val_to_json};
 use crate::convert::plan::{Conv, FieldConv};
-use crate::error::{PluginError, PluginResult};
+use crate::error::{PluginError, PluginResult, ValueFault};
 use crate::mapping::WitType;
 
 /// "<parent>, element <n>" (1-based, as SQL arrays count), formatted only when needed.
@@ -39,7 +39,7 @@ impl Display for FieldLabel<'_> {
 
 fn out_of_range(what: &dyn Display, value: &dyn Display, ty: &WitType) -> PluginError {
     PluginError::bad_value(
-        PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        ValueFault::OutOfRange,
         format!("{what}: {value} is out of range for WIT type {ty}"),
     )
 }
@@ -76,7 +76,7 @@ pub unsafe fn datum_to_val(
     }
     if isnull {
         return Err(PluginError::bad_value(
-            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            ValueFault::Null,
             format!("{what} cannot be NULL: its WIT type is not an option"),
         ));
     }
@@ -113,7 +113,7 @@ pub unsafe fn datum_to_val(
                         Some(_) => {}
                         None => {
                             return Err(PluginError::bad_value(
-                                PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+                                ValueFault::Malformed,
                                 format!(
                                     "{what}: {} is not a flag; the flags are {}",
                                     name.map(|n| format!("\"{n}\"")).unwrap_or("NULL".into()),
@@ -133,7 +133,7 @@ pub unsafe fn datum_to_val(
                     Some(i) => Ok(Val::Enum(cases[i].clone())),
                     // A label added to the SQL enum after the function was bound.
                     None => Err(PluginError::bad_value(
-                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        ValueFault::Invalid,
                         format!(
                             "{what}: this enum label is not a case of the WIT enum ({})",
                             cases.join(", ")
@@ -250,7 +250,7 @@ unsafe fn scalar_to_val(
                     (Some(c), None) => Val::Char(c),
                     _ => {
                         return Err(PluginError::bad_value(
-                            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                            ValueFault::Invalid,
                             format!(
                                 "{what} must be exactly one character (WIT char), got {} characters",
                                 s.chars().count()
@@ -302,7 +302,7 @@ pub(crate) unsafe fn int8_array_slice<'a>(
 
 fn too_many_dimensions(what: &dyn Display, ndim: usize) -> PluginError {
     PluginError::bad_value(
-        PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR,
+        ValueFault::ArrayElement,
         format!("{what}: a WIT list takes a one-dimensional array, not {ndim} dimensions"),
     )
 }
@@ -380,7 +380,7 @@ fn make_array(
 pub fn string_to_datum(s: &str, what: &dyn Display) -> PluginResult<pg_sys::Datum> {
     if s.contains('\0') {
         return Err(PluginError::bad_value(
-            PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            ValueFault::NotUnicode,
             format!(
                 "{what}: the guest returned a string containing a NUL character, which text cannot hold"
             ),

@@ -9,11 +9,10 @@
 //! Postgres' own `to_jsonb(bytea)` (an array of numbers is accepted on input), NaN and
 //! infinities ↔ the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
 
-use pgrx::PgSqlErrorCode;
 use serde_json::{Map, Number, Value as Json};
 use wasmtime::component::Val;
 
-use crate::error::PluginError;
+use crate::error::{PluginError, ValueFault};
 use crate::mapping::{WitType, sql_ident};
 
 /// Largest integer a JSON number carries exactly in every client (2^53).
@@ -27,11 +26,11 @@ pub struct ConvError {
     /// What was expected and what was found.
     pub message: String,
     /// 22003 for out of range, 22023 for a wrong shape, 22P02 for bad text.
-    pub code: PgSqlErrorCode,
+    pub code: ValueFault,
 }
 
 impl ConvError {
-    fn new(path: &str, code: PgSqlErrorCode, message: String) -> Self {
+    fn new(path: &str, code: ValueFault, message: String) -> Self {
         ConvError {
             path: path.to_string(),
             message,
@@ -42,7 +41,7 @@ impl ConvError {
     fn shape(path: &str, ty: &WitType, found: &Json) -> Self {
         ConvError::new(
             path,
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            ValueFault::Invalid,
             format!(
                 "expected {}, found {}",
                 describe_expected(ty),
@@ -92,7 +91,7 @@ fn describe_json(v: &Json) -> String {
 fn out_of_range(path: &str, ty: &WitType, shown: &dyn std::fmt::Display) -> ConvError {
     ConvError::new(
         path,
-        PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        ValueFault::OutOfRange,
         format!("{shown} is out of range for {ty}"),
     )
 }
@@ -110,7 +109,7 @@ fn json_integer(path: &str, ty: &WitType, v: &Json) -> Result<i128, ConvError> {
                 if f.fract() != 0.0 || f.is_nan() {
                     Err(ConvError::new(
                         path,
-                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        ValueFault::Invalid,
                         format!("expected an integer ({ty}), found the number {n}"),
                     ))
                 } else if f.abs() < 1e38 {
@@ -124,7 +123,7 @@ fn json_integer(path: &str, ty: &WitType, v: &Json) -> Result<i128, ConvError> {
         Json::String(s) => s.trim().parse::<i128>().map_err(|_| {
             ConvError::new(
                 path,
-                PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+                ValueFault::Malformed,
                 format!("\"{s}\" is not an integer ({ty})"),
             )
         }),
@@ -142,7 +141,7 @@ fn json_float(path: &str, ty: &WitType, v: &Json) -> Result<f64, ConvError> {
             _ => s.trim().parse::<f64>().map_err(|_| {
                 ConvError::new(
                     path,
-                    PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+                    ValueFault::Malformed,
                     format!("\"{s}\" is not a number ({ty})"),
                 )
             }),
@@ -196,7 +195,7 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                     (Some(c), None) => Ok(Val::Char(c)),
                     _ => Err(ConvError::new(
                         path,
-                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        ValueFault::Invalid,
                         format!(
                             "expected exactly one character (char), found {}",
                             describe_json(v)
@@ -219,7 +218,7 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                     .ok_or_else(|| {
                         ConvError::new(
                             path,
-                            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+                            ValueFault::Malformed,
                             "expected a \"\\\\x…\" hex string for list<u8>".into(),
                         )
                     });
@@ -245,7 +244,7 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                         (None, _) => {
                             return Err(ConvError::new(
                                 &field_path,
-                                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                                ValueFault::Invalid,
                                 format!("missing field of type {fty}"),
                             ));
                         }
@@ -282,7 +281,7 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                     None => {
                         return Err(ConvError::new(
                             &format!("{path}[{i}]"),
-                            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                            ValueFault::Invalid,
                             format!(
                                 "expected one of the flags {}, found {}",
                                 names.join(", "),
@@ -310,7 +309,7 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                     let names: Vec<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
                     ConvError::new(
                         path,
-                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        ValueFault::Invalid,
                         format!(
                             "\"{key}\" is not a case of {ty}; the cases are {}",
                             names.join(", ")
@@ -322,7 +321,7 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
                 None => {
                     return Err(ConvError::new(
                         path,
-                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        ValueFault::Invalid,
                         format!(
                             "case {name} has no payload, found {}",
                             describe_json(payload)
@@ -367,7 +366,7 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
         }
         WitType::Unsupported(kind) => Err(ConvError::new(
             path,
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            ValueFault::Unsupported,
             format!("values of kind {kind} cannot be passed as JSON"),
         )),
     }
@@ -511,10 +510,10 @@ mod tests {
     #[test]
     fn out_of_range_is_22003_with_path() {
         let err = json_to_val(&WitType::U8, &json!(256), "$").unwrap_err();
-        assert_eq!(err.code, PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE);
+        assert_eq!(err.code, ValueFault::OutOfRange);
         assert_eq!(err.message, "256 is out of range for u8");
         let err = json_to_val(&WitType::U32, &json!(-1), "$").unwrap_err();
-        assert_eq!(err.code, PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE);
+        assert_eq!(err.code, ValueFault::OutOfRange);
     }
 
     #[test]
@@ -525,10 +524,7 @@ mod tests {
         ]);
         let err = json_to_val(&ty, &json!({"unit_price": "x"}), "$").unwrap_err();
         assert_eq!(err.path, "$.unit_price");
-        assert_eq!(
-            err.code,
-            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION
-        );
+        assert_eq!(err.code, ValueFault::Malformed);
         let err = json_to_val(&ty, &json!({}), "$").unwrap_err();
         assert_eq!(err.path, "$.unit_price");
         assert_eq!(err.message, "missing field of type u32");

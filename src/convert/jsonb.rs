@@ -5,11 +5,10 @@
 //! In: Postgres' jsonb iterator walks the binary form. Out: `pushJsonbValue` builds the binary
 //! form directly; numbers that fit `i64` become numerics without text.
 
-use pgrx::PgSqlErrorCode;
 use pgrx::pg_sys;
 use serde_json::{Map, Number, Value as Json};
 
-use crate::error::{PluginError, PluginResult};
+use crate::error::{PluginError, PluginResult, ValueFault};
 
 /// A jsonb container being read: an array, an object (with the key of the value to come), or
 /// the one-element array Postgres wraps a top-level scalar in.
@@ -64,7 +63,7 @@ unsafe fn scalar(v: &pg_sys::JsonbValue) -> PluginResult<Json> {
                             None => text,
                         };
                         return Err(PluginError::bad_value(
-                            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                            ValueFault::OutOfRange,
                             format!(
                                 "the JSON number {shown} is out of range for any WIT number type"
                             ),
@@ -158,13 +157,13 @@ pub unsafe fn jsonb_to_json(datum: pg_sys::Datum) -> PluginResult<Json> {
 fn string_value(s: &str) -> PluginResult<pg_sys::JsonbValue> {
     if s.contains('\0') {
         return Err(PluginError::bad_value(
-            PgSqlErrorCode::ERRCODE_UNTRANSLATABLE_CHARACTER,
+            ValueFault::Untranslatable,
             "the result holds a string with a NUL character (\\u0000), which jsonb cannot hold",
         ));
     }
     let len = i32::try_from(s.len()).map_err(|_| {
         PluginError::bad_value(
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            ValueFault::TooLarge,
             "the result holds a string too long for jsonb",
         )
     })?;

@@ -5,7 +5,6 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
-use pgrx::PgSqlErrorCode;
 use pgrx::pg_guard;
 use pgrx::pg_sys;
 use wasmtime::component::{ComponentNamedList, Func, Instance, Lift, Lower, TypedFunc, Val};
@@ -14,7 +13,7 @@ use wasmtime::{Store, UpdateDeadline};
 use super::host::HostState;
 use super::plugin::CompiledPlugin;
 use super::runtime;
-use crate::error::{PluginError, PluginResult, render_chain};
+use crate::error::{PluginError, PluginResult, TrapKind, render_chain};
 use crate::guc;
 use crate::mapping::FastPath;
 
@@ -133,7 +132,7 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
         return PluginError::GuestTrap {
             message: format!("{what} was stopped: {stop}{limit}"),
             detail: String::new(),
-            code: PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+            stop: TrapKind::Interrupted,
         };
     }
     if let Some(exit) = err
@@ -146,7 +145,7 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
                 exit.0
             ),
             detail: String::new(),
-            code: PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+            stop: TrapKind::Trap,
         };
     }
     let (reason, detail) = render_chain(err);
@@ -162,7 +161,7 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
             return PluginError::GuestTrap {
                 message: format!("{what} returned {what_was_wrong}"),
                 detail,
-                code: PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+                stop: TrapKind::BadResult,
             };
         }
     }
@@ -176,13 +175,13 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
                 hit.max >> 20
             ),
             detail,
-            code: PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            stop: TrapKind::Limit,
         };
     }
     PluginError::GuestTrap {
         message: format!("{what} trapped: {reason}"),
         detail,
-        code: PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+        stop: TrapKind::Trap,
     }
 }
 
@@ -391,7 +390,7 @@ fn with_guest_stderr(err: PluginError, stderr: &str) -> PluginError {
         PluginError::GuestTrap {
             message,
             detail,
-            code,
+            stop,
         } if !stderr.is_empty() => {
             let tail: String = stderr
                 .lines()
@@ -405,7 +404,7 @@ fn with_guest_stderr(err: PluginError, stderr: &str) -> PluginError {
             PluginError::GuestTrap {
                 message,
                 detail: format!("guest stderr:\n{tail}\n{detail}"),
-                code,
+                stop,
             }
         }
         other => other,
@@ -417,11 +416,11 @@ fn rename_trap(err: PluginError, what: &str) -> PluginError {
         PluginError::GuestTrap {
             message,
             detail,
-            code,
+            stop,
         } => PluginError::GuestTrap {
             message: format!("{what}: {message}"),
             detail,
-            code,
+            stop,
         },
         other => other,
     }
