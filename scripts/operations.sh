@@ -78,7 +78,10 @@ qp -c "CREATE EXTENSION pg_component"
 install_plugin scalars scalars
 install_plugin slugify slugify "deterministic => true"
 install_plugin shapes shapes
+install_plugin enrich enrich "capabilities => '{query}'"
 qp -c "CREATE FUNCTION public.loud(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'"
+qp -c "CREATE TABLE public.countries (code text PRIMARY KEY, name text)" \
+    -c "INSERT INTO public.countries VALUES ('fr', 'France'), ('de', 'Germany')"
 qp -c "CREATE TABLE big AS SELECT i, 'Post number ' || i || ', on page ' || (i % 97) AS title FROM generate_series(1, 60000) i" \
     -c "ANALYZE big"
 
@@ -90,6 +93,7 @@ calls=(
     "hand-written|SELECT public.loud('hand')|HAND"
     "wasm_transform|SELECT wasm_transform('scalars', 'shout', '[\"json\"]')|\"JSON\""
     "validator|SELECT 'valid' FROM (SELECT wasm.wasm_validator('public.loud(text)'::regprocedure)) v|valid"
+    "database-reading|SELECT concat(enrich.country_name('fr'), ',', coalesce(enrich.country_name('xx'), '-'))|France,-"
 )
 
 echo "# 1. no transaction ID on any call path (a fresh session each: the first call included)"
@@ -107,7 +111,7 @@ check "uninstall in a read-only transaction fails with 25006" \
     equals 25006 "$(sqlstate qp "BEGIN READ ONLY; SELECT wasm.uninstall('scalars'); COMMIT")"
 check "calls work in a read-only transaction" \
     equals "RO" "$(qp -c "BEGIN READ ONLY" -c "SELECT scalars.shout('ro')" -c "COMMIT")"
-check "nothing was installed or removed" equals 3 "$(qp -c "SELECT count(*) FROM wasm.plugins")"
+check "nothing was installed or removed" equals 4 "$(qp -c "SELECT count(*) FROM wasm.plugins")"
 
 echo "# 2. parallel workers (forced parallel plans, first call of the session)"
 parallel="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
@@ -238,7 +242,7 @@ CREATE ROLE pgc_upgrade_user;
 GRANT USAGE ON SCHEMA scalars TO pgc_upgrade_user;
 SQL
 state="SELECT string_agg(name || ' v' || version || ' ' || sha256 || ' ' || schema_name || ' ' || options::text, E'\n' ORDER BY name) FROM wasm.plugins"
-functions="SELECT string_agg(p.oid::regprocedure::text || ' ' || p.provolatile::text || p.proparallel::text || ' ' || coalesce(p.proacl::text, ''), E'\n' ORDER BY 1) FROM pg_proc p WHERE p.pronamespace::regnamespace::text IN ('scalars', 'slugify', 'wasm', 'public')"
+functions="SELECT string_agg(p.oid::regprocedure::text || ' ' || p.provolatile::text || p.proparallel::text || ' ' || coalesce(p.proacl::text, ''), E'\n' ORDER BY 1) FROM pg_proc p WHERE p.pronamespace::regnamespace::text IN ('scalars', 'slugify', 'public')"
 calls_sql="SELECT scalars.shout('up') || slugify.slugify(' A B ') || public.loud('x') || wasm_transform('scalars', 'shout', '[\"t\"]')::text"
 before_state="$(qu -c "$state")"
 before_functions="$(qu -c "$functions")"
@@ -252,7 +256,7 @@ check "the calls survive" equals "$before_calls" "$(cluster_psql "$pport" upgrad
 check "the schema grant survives" \
     equals t "$(qu -c "SELECT has_schema_privilege('pgc_upgrade_user', 'scalars', 'USAGE')")"
 check "wasm_admin may still install, PUBLIC may not" \
-    equals "true false" "$(qu -c "SELECT has_function_privilege('wasm_admin', 'wasm.install(text, bytea, boolean, text, boolean, text)', 'EXECUTE') || ' ' || has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text)', 'EXECUTE')")"
+    equals "true false" "$(qu -c "SELECT has_function_privilege('wasm_admin', 'wasm.install(text, bytea, boolean, text, boolean, text, text[])', 'EXECUTE') || ' ' || has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text, text[])', 'EXECUTE')")"
 check "a plugin installs after the update" \
     equals "DONE" "$(install_into upgraded later scalars && qu -c "SELECT later.shout('done')")"
 # A fresh install and 0.1.0 + UPDATE define the same objects: compare the extension's members

@@ -13,6 +13,9 @@ pub static MAX_CALL_TIME_MS: GucSetting<i32> = GucSetting::<i32>::new(0);
 /// `wasm.max_component_size`: largest component `wasm.install` accepts, in MB.
 pub static MAX_COMPONENT_SIZE_MB: GucSetting<i32> = GucSetting::<i32>::new(64);
 
+/// `wasm.max_query_rows`: most rows one `query` of a plugin returns at once.
+pub static MAX_QUERY_ROWS: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+
 /// Register the GUCs; called from `_PG_init`.
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -45,6 +48,21 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::UNIT_MB,
     );
+    GucRegistry::define_int_guc(
+        c"wasm.max_query_rows",
+        c"Most rows one query of a plugin returns at once.",
+        c"A query returning more gives the plugin an error (54000); a cursor reads any number in batches. Only superusers can change it.",
+        &MAX_QUERY_ROWS,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
+
+/// `wasm.max_query_rows`.
+pub fn max_query_rows() -> usize {
+    MAX_QUERY_ROWS.get().max(1) as usize
 }
 
 /// `wasm.max_memory` in bytes.

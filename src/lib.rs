@@ -13,6 +13,7 @@ mod entry;
 mod error;
 mod guc;
 mod mapping;
+mod query;
 mod runtime;
 
 mod tests;

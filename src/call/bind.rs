@@ -68,25 +68,38 @@ struct Binding {
 }
 
 /// Only a deterministic plugin's functions may be IMMUTABLE, STABLE or PARALLEL SAFE: the
-/// planner would otherwise fold, cache or parallelize calls whose results vary.
+/// planner would otherwise fold, cache or parallelize calls whose results vary. A plugin that
+/// reads the database may be STABLE (it sees the caller's snapshot), never PARALLEL SAFE.
 fn check_volatility(proc: &PgProc, plugin: &ResolvedPlugin) -> PluginResult<()> {
     if plugin.deterministic {
         return Ok(());
     }
-    let volatile = matches!(proc.provolatile(), ProVolatile::Volatile);
+    let allowed = match proc.provolatile() {
+        ProVolatile::Volatile => true,
+        ProVolatile::Stable => plugin.reads_database,
+        _ => false,
+    };
     let parallel_safe = matches!(proc.proparallel(), ProParallel::Safe);
-    if volatile && !parallel_safe {
+    if allowed && !parallel_safe {
         return Ok(());
     }
+    let (rule, hint) = if plugin.reads_database {
+        (
+            "VOLATILE or STABLE, and not PARALLEL SAFE",
+            "a plugin that reads the database is never IMMUTABLE or PARALLEL SAFE",
+        )
+    } else {
+        (
+            "VOLATILE and not PARALLEL SAFE",
+            "install it with deterministic => true if its exports depend only on their arguments",
+        )
+    };
     Err(PluginError::SignatureMismatch(
         format!(
-            "plugin \"{}\" is not deterministic: its functions must be VOLATILE and not PARALLEL SAFE",
+            "plugin \"{}\" is not deterministic: its functions must be {rule}",
             plugin.name
         ),
-        Some(
-            "install it with deterministic => true if its exports depend only on their arguments"
-                .into(),
-        ),
+        Some(hint.into()),
     ))
 }
 

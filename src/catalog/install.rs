@@ -50,6 +50,8 @@ struct Bookkeeping {
     deterministic: bool,
     /// The types it generated, in creation order.
     types: Vec<GeneratedType>,
+    /// The capabilities granted at install (`query`).
+    capabilities: Vec<String>,
 }
 
 /// One entry of `wasm.plugins.exports`.
@@ -64,7 +66,7 @@ fn plan_functions(
     plugin: &str,
     schema: &str,
     compiled: &CompiledPlugin,
-    deterministic: bool,
+    volatility: &str,
     names: &std::collections::HashMap<WitType, String>,
 ) -> PluginResult<(Vec<Generated>, Vec<GeneratedType>)> {
     let mut out = Vec::new();
@@ -79,11 +81,6 @@ fn plan_functions(
         let qualified = format!("{}.{}", quote_ident(schema), quote_ident(&export.sql_name));
         let arg_types: Vec<String> = sql.params.iter().map(|(_, m)| m.sql_name()).collect();
         let strict = if sql.strict() { " STRICT" } else { "" };
-        let volatility = if deterministic {
-            "IMMUTABLE PARALLEL SAFE"
-        } else {
-            "VOLATILE PARALLEL UNSAFE"
-        };
         out.push(Generated {
             export: export.name.clone(),
             identity: format!("{qualified}({})", arg_types.join(", ")),
@@ -300,6 +297,59 @@ pub struct InstallOptions<'a> {
     pub schema: Option<&'a str>,
     pub deterministic: bool,
     pub sha256: Option<&'a str>,
+    /// What the plugin may import beyond computing and logging: `query`.
+    pub capabilities: &'a [String],
+}
+
+/// The capabilities `wasm.install` grants, and the host interface each one lets a component
+/// import.
+const CAPABILITIES: &[(&str, &str)] = &[("query", "pg-component:plugin/query@")];
+
+/// Check the granted capabilities against the component's imports: every import of a
+/// capability's interface needs its grant, and a deterministic plugin may not read the database.
+/// Returns the granted capabilities, sorted, without repeats.
+fn check_capabilities(
+    compiled: &CompiledPlugin,
+    granted: &[String],
+    deterministic: bool,
+) -> PluginResult<Vec<String>> {
+    for g in granted {
+        if !CAPABILITIES.iter().any(|(name, _)| name == g) {
+            return Err(PluginError::InvalidArgument(format!(
+                "unknown capability \"{g}\": the capabilities are {}",
+                CAPABILITIES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    for (name, prefix) in CAPABILITIES {
+        let Some(import) = compiled.imports.iter().find(|i| i.starts_with(prefix)) else {
+            continue;
+        };
+        if !granted.iter().any(|g| g == name) {
+            return Err(PluginError::UnsatisfiedImport(
+                format!("the component imports {import}, which needs the capability \"{name}\""),
+                Some(format!(
+                    "grant it at install: wasm.install(…, capabilities => '{{{name}}}')"
+                )),
+            ));
+        }
+        if deterministic && *name == "query" {
+            return Err(PluginError::UnsatisfiedImport(
+                format!(
+                    "a deterministic plugin may not read the database, but this component imports {import}"
+                ),
+                None,
+            ));
+        }
+    }
+    let mut out: Vec<String> = granted.to_vec();
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 pub fn install_plugin(
@@ -349,9 +399,18 @@ pub fn install_plugin(
             ));
         }
     }
+    let capabilities = check_capabilities(&compiled, opts.capabilities, opts.deterministic)?;
+    let volatility = if opts.deterministic {
+        "IMMUTABLE PARALLEL SAFE"
+    } else if capabilities.iter().any(|c| c == "query") {
+        // Reads the database in the caller's snapshot; subtransactions (which catching a
+        // query's errors needs) are not allowed in parallel mode.
+        "STABLE PARALLEL UNSAFE"
+    } else {
+        "VOLATILE PARALLEL UNSAFE"
+    };
     let wit = decode_wit(bytes);
-    let (planned, planned_types) =
-        plan_functions(name, schema, &compiled, opts.deterministic, &wit.names)?;
+    let (planned, planned_types) = plan_functions(name, schema, &compiled, volatility, &wit.names)?;
 
     let existing = lock_plugin(name)?;
     if existing.is_some() && !replace {
@@ -461,6 +520,7 @@ pub fn install_plugin(
         created_schema,
         deterministic: opts.deterministic,
         types: planned_types.clone(),
+        capabilities,
     };
     let to_json = |what: &str, v: Result<Json, serde_json::Error>| {
         v.map_err(|e| PluginError::Internal(format!("cannot record the plugin's {what}: {e}")))

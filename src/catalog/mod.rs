@@ -27,6 +27,8 @@ pub struct ResolvedPlugin {
     pub schema: String,
     /// Installed with `deterministic => true`: its functions may be IMMUTABLE and PARALLEL SAFE.
     pub deterministic: bool,
+    /// Granted the `query` capability: its functions may be STABLE (never PARALLEL SAFE).
+    pub reads_database: bool,
     /// The compiled component.
     pub compiled: Rc<CompiledPlugin>,
     /// The last role that passed the privilege check, and the catalog generation it passed
@@ -199,7 +201,8 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
     sweep_cache_once()?;
     let row = select_rows(
         "SELECT sha256, schema_name::pg_catalog.text, \
-                COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false) \
+                COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false), \
+                COALESCE(options OPERATOR(pg_catalog.->) 'capabilities' OPERATOR(pg_catalog.?) 'query', false) \
          FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
         &[name.into()],
         |row| {
@@ -207,12 +210,13 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
                 row.get::<String>(1)?.unwrap_or_default(),
                 row.get::<String>(2)?.unwrap_or_default(),
                 row.get::<bool>(3)?.unwrap_or(false),
+                row.get::<bool>(4)?.unwrap_or(false),
             ))
         },
     )?
     .into_iter()
     .next();
-    let Some((sha256, schema, deterministic)) = row else {
+    let Some((sha256, schema, deterministic, reads_database)) = row else {
         return Err(PluginError::UndefinedPlugin(
             format!("plugin \"{name}\" is not installed"),
             Some("wasm.plugins lists the installed plugins".into()),
@@ -223,6 +227,7 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
         name: name.to_string(),
         schema,
         deterministic,
+        reads_database,
         compiled,
         checked: Cell::new((pg_sys::Oid::INVALID, u64::MAX)),
     });

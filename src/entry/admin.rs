@@ -7,8 +7,45 @@ use crate::error::OrReport;
 
 /// Install a component as plugin `name`: check it, store it in `wasm.plugins`, compile it,
 /// and create one `LANGUAGE wasm` function per export in schema `schema` (default: `name`).
-/// With `replace => true` an installed plugin is upgraded in place.
-#[pg_extern(volatile, parallel_unsafe)]
+/// With `replace => true` an installed plugin is upgraded in place. `capabilities` grants what
+/// the component may import beyond computing and logging: `query` (reading the database).
+#[pg_extern(name = "install", volatile, parallel_unsafe)]
+#[allow(clippy::too_many_arguments)]
+fn install_with_capabilities(
+    name: &str,
+    component: &[u8],
+    replace: default!(bool, false),
+    schema: default!(Option<&str>, "NULL"),
+    deterministic: default!(bool, false),
+    sha256: default!(Option<&str>, "NULL"),
+    capabilities: default!(Option<Vec<Option<String>>>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(function, String),
+        name!(export, String),
+        name!(sha256, String),
+    ),
+> {
+    let capabilities: Vec<String> = capabilities
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
+    let opts = InstallOptions {
+        replace,
+        schema,
+        deterministic,
+        sha256,
+        capabilities: &capabilities,
+    };
+    TableIterator::new(install_plugin(name, component, opts).or_report())
+}
+
+/// `wasm.install` as the 0.1.0 SQL declares it (C symbol `install_wrapper`), so that a server
+/// running this library with the 0.1.0 SQL still installs until `ALTER EXTENSION pg_component
+/// UPDATE` replaces the declaration. No SQL is generated for it.
+#[pg_extern(volatile, parallel_unsafe, sql = false)]
 fn install(
     name: &str,
     component: &[u8],
@@ -29,6 +66,7 @@ fn install(
         schema,
         deterministic,
         sha256,
+        capabilities: &[],
     };
     TableIterator::new(install_plugin(name, component, opts).or_report())
 }

@@ -135,6 +135,16 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
             stop: TrapKind::Interrupted,
         };
     }
+    if let Some(interrupted) = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::query::Interrupted>())
+    {
+        return PluginError::GuestTrap {
+            message: format!("{what} was stopped: {}", interrupted.0),
+            detail: String::new(),
+            stop: TrapKind::Interrupted,
+        };
+    }
     if let Some(exit) = err
         .chain()
         .find_map(|c| c.downcast_ref::<wasmtime_wasi::I32Exit>())

@@ -79,6 +79,8 @@ fn create_runtime() -> PluginResult<Runtime> {
         .map_err(|e| PluginError::Internal(format!("could not link WASI: {e}")))?;
     host::log::add_to_linker(&mut linker)
         .map_err(|e| PluginError::Internal(format!("could not link the log interface: {e}")))?;
+    host::query::add_to_linker(&mut linker)
+        .map_err(|e| PluginError::Internal(format!("could not link the query interface: {e}")))?;
     start_epoch_ticker(engine.clone())?;
     Ok(Runtime {
         engine,

@@ -58,9 +58,31 @@ impl super::v0_1::pg_component::plugin::log::Host for HostState {
     }
 }
 
+impl super::v0_2::pg_component::plugin::log::Host for HostState {
+    fn log(
+        &mut self,
+        level: super::v0_2::pg_component::plugin::log::Level,
+        message: String,
+    ) -> wasmtime::Result<()> {
+        use super::v0_2::pg_component::plugin::log::Level as L2;
+        let level = match level {
+            L2::Debug => Level::Debug,
+            L2::Info => Level::Info,
+            L2::Notice => Level::Notice,
+            L2::Warning => Level::Warning,
+        };
+        self.log.push(level, message);
+        Ok(())
+    }
+}
+
 /// Serve the interface (every version of it) from `linker`.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     super::v0_1::pg_component::plugin::log::add_to_linker::<HostState, HasSelf<HostState>>(
+        linker,
+        |state| state,
+    )?;
+    super::v0_2::pg_component::plugin::log::add_to_linker::<HostState, HasSelf<HostState>>(
         linker,
         |state| state,
     )

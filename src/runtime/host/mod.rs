@@ -2,7 +2,9 @@
 //! stdout/stderr captured into bounded buffers that go to the server log after each call.
 
 pub mod log;
+pub mod query;
 mod v0_1;
+mod v0_2;
 
 use std::pin::Pin;
 use std::sync::Arc;

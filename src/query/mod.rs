@@ -1,0 +1,554 @@
+//! Read-only queries for plugins (`pg-component:plugin/query@0.2.0`), on the Postgres side.
+//!
+//! Every statement a guest runs goes through [`guarded`]: an internal subtransaction (so that a
+//! Postgres ERROR is caught, rolled back and handed to the guest as a value, never unwinding
+//! across wasm frames), SPI in read-only mode, and the transaction marked read-only
+//! (`XactReadOnly`) for its duration, so that neither a writing statement nor a function that
+//! writes (`nextval`, a volatile SQL or PL/pgSQL function) can write. The subtransaction's end
+//! restores `XactReadOnly` on both paths. Queries run as the current user, in the caller's
+//! transaction and snapshot; a read-only subtransaction takes no transaction ID, so this works
+//! on hot standbys. A cancel or `statement_timeout` is not handed to the guest: it ends the
+//! guest call (see [`Interrupted`]).
+
+use std::ffi::{CStr, CString};
+
+use pgrx::pg_sys;
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::prelude::*;
+
+use crate::guc;
+
+/// A SQL value as plugins send and receive it (the WIT `value`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Boolean(bool),
+    Int(i64),
+    Float(f64),
+    Numeric(String),
+    Text(String),
+    Bytes(Vec<u8>),
+    Json(String),
+}
+
+/// A result column (the WIT `column`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub type_name: String,
+}
+
+/// An error Postgres raised, as the guest sees it (the WIT `sql-error`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlError {
+    pub sqlstate: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl SqlError {
+    fn new(sqlstate: &str, message: impl Into<String>) -> SqlError {
+        SqlError {
+            sqlstate: sqlstate.into(),
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
+    }
+}
+
+/// A cancel, `statement_timeout` or termination arrived during a guest's query: the guest call
+/// ends with it (57014) instead of the guest seeing it.
+#[derive(Debug, Clone)]
+pub struct Interrupted(pub String);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted during a query: {}", self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// What a guest query returns: a value for the guest, or an interrupt for the host.
+pub type QueryResult<T> = Result<Result<T, SqlError>, Interrupted>;
+
+/// A planned statement, kept (`SPI_keepplan`) until [`Statement::drop`] frees it.
+pub struct Statement {
+    plan: pg_sys::SPIPlanPtr,
+    /// The types of $1…$n.
+    params: Vec<pg_sys::Oid>,
+    /// The result columns (empty for a statement that returns none).
+    pub columns: Vec<Column>,
+}
+
+impl Drop for Statement {
+    fn drop(&mut self) {
+        if !self.plan.is_null() {
+            // SAFETY: the plan was kept by SPI_keepplan and is freed once; freeing needs no
+            // SPI connection. An instance (and its statements) ends with its transaction.
+            unsafe { pg_sys::SPI_freeplan(self.plan) };
+        }
+    }
+}
+
+// SAFETY: a backend is single-threaded; statements live in its instances' resource tables,
+// which never leave the backend's main thread (wasmtime wants resources to be Send).
+unsafe impl Send for Statement {}
+
+/// An open cursor of a statement, closed when dropped.
+pub struct Rows {
+    portal: CString,
+    pub columns: Vec<Column>,
+}
+
+impl Drop for Rows {
+    fn drop(&mut self) {
+        // SAFETY: only inside a transaction in progress (the end of a transaction closes its
+        // portals itself); looks the portal up by name, so a closed one is not touched.
+        unsafe {
+            if !pg_sys::IsTransactionState() {
+                return;
+            }
+            let portal = pg_sys::SPI_cursor_find(self.portal.as_ptr());
+            if !portal.is_null() {
+                pg_sys::SPI_cursor_close(portal);
+            }
+        }
+    }
+}
+
+/// Run `f` (which may use SPI) in a read-only subtransaction; a Postgres ERROR becomes a
+/// [`SqlError`], except an interrupt, which becomes [`Interrupted`].
+fn guarded<T>(f: impl FnOnce() -> Result<T, SqlError>) -> QueryResult<T> {
+    // SAFETY: the subtransaction is begun and ended here on every path, restoring the memory
+    // context and resource owner, as PL/Python's plpy.execute does; `f` runs inside it.
+    unsafe {
+        let context = pg_sys::CurrentMemoryContext;
+        let owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        // Restored by the subtransaction's commit or abort (prevXactReadOnly).
+        pg_sys::XactReadOnly = true;
+        // Unwind safety: on an ERROR, nothing `f` touched is used again but through the
+        // subtransaction's rollback.
+        let f = std::panic::AssertUnwindSafe(f);
+        let outcome = PgTryBuilder::new(move || {
+            let f = f;
+            Ok((f.0)())
+        })
+        .catch_others(|caught| Err(Box::new(caught)))
+        .execute();
+        match outcome {
+            Ok(result) => {
+                pg_sys::ReleaseCurrentSubTransaction();
+                pg_sys::MemoryContextSwitchTo(context);
+                pg_sys::CurrentResourceOwner = owner;
+                Ok(result)
+            }
+            Err(caught) => {
+                pg_sys::MemoryContextSwitchTo(context);
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+                pg_sys::MemoryContextSwitchTo(context);
+                pg_sys::CurrentResourceOwner = owner;
+                let error = match *caught {
+                    CaughtError::PostgresError(report)
+                    | CaughtError::ErrorReport(report)
+                    | CaughtError::RustPanic {
+                        ereport: report, ..
+                    } => SqlError {
+                        sqlstate: sqlstate(report.sql_error_code()),
+                        message: report.message().to_string(),
+                        detail: report.detail().map(str::to_string),
+                        hint: report.hint().map(str::to_string),
+                    },
+                };
+                let interrupted = error.sqlstate == "57014"
+                    || std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) != 0;
+                if interrupted {
+                    Err(Interrupted(error.message))
+                } else {
+                    Ok(Err(error))
+                }
+            }
+        }
+    }
+}
+
+/// The five-character SQLSTATE of an error code (Postgres packs it in six bits a character).
+fn sqlstate(code: pgrx::PgSqlErrorCode) -> String {
+    let packed = code as i32;
+    (0..5)
+        .map(|i| char::from(b'0' + ((packed >> (6 * i)) & 0x3F) as u8))
+        .collect()
+}
+
+/// Run `f` inside an SPI connection.
+fn with_spi<T>(f: impl FnOnce() -> Result<T, SqlError>) -> Result<T, SqlError> {
+    // SAFETY: connect and finish pair up; an ERROR in between aborts the subtransaction
+    // `guarded` runs us in, which cleans the connection up.
+    unsafe {
+        if pg_sys::SPI_connect() < 0 {
+            return Err(SqlError::new("XX000", "SPI_connect failed"));
+        }
+        let out = f();
+        pg_sys::SPI_finish();
+        out
+    }
+}
+
+fn type_name(oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be accepts any OID and returns a palloc'd string.
+    unsafe { CStr::from_ptr(pg_sys::format_type_be(oid)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn columns_of(desc: pg_sys::TupleDesc) -> Vec<Column> {
+    if desc.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: a valid descriptor with natts attributes.
+    unsafe {
+        (0..(*desc).natts as usize)
+            .map(|i| &*(*desc).attrs.as_ptr().add(i))
+            .filter(|a| !a.attisdropped)
+            .map(|a| Column {
+                name: CStr::from_ptr(a.attname.data.as_ptr())
+                    .to_string_lossy()
+                    .into_owned(),
+                type_name: type_name(a.atttypid),
+            })
+            .collect()
+    }
+}
+
+/// The result columns of a prepared plan, from its last statement's plan source.
+fn plan_columns(plan: pg_sys::SPIPlanPtr) -> Vec<Column> {
+    // SAFETY: the plan sources of a valid plan; the last one's result descriptor (null for a
+    // statement that returns no rows).
+    unsafe {
+        let sources = pg_sys::SPI_plan_get_plan_sources(plan);
+        if sources.is_null() || (*sources).length == 0 {
+            return Vec::new();
+        }
+        let last = (*(*sources).elements.add((*sources).length as usize - 1)).ptr_value
+            as *mut pg_sys::CachedPlanSource;
+        columns_of((*last).resultDesc)
+    }
+}
+
+/// The parse-time state of a statement whose parameter types are inferred.
+#[repr(C)]
+struct InferredParams {
+    types: *mut pg_sys::Oid,
+    count: std::ffi::c_int,
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn infer_params(
+    pstate: *mut pg_sys::ParseState,
+    arg: *mut std::ffi::c_void,
+) {
+    let state = arg as *mut InferredParams;
+    // SAFETY: `arg` is the InferredParams `prepare_plan` passes, alive for the parse.
+    unsafe {
+        pg_sys::setup_parse_variable_parameters(pstate, &mut (*state).types, &mut (*state).count)
+    };
+}
+
+fn spi_error(what: &str, code: i32) -> SqlError {
+    // SAFETY: SPI_result_code_string returns a static string for any code.
+    let text = unsafe { CStr::from_ptr(pg_sys::SPI_result_code_string(code)) }.to_string_lossy();
+    SqlError::new("XX000", format!("{what} failed: {text}"))
+}
+
+/// Parse and plan `sql`, with `param_types` (SQL type names) for $1…$n, or inferred.
+fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError> {
+    let csql = CString::new(sql)
+        .map_err(|_| SqlError::new("22021", "the query contains a NUL character"))?;
+    // Type names resolve as in SQL (regtype input); an unknown one raises, and is caught.
+    let mut types: Vec<pg_sys::Oid> = Vec::with_capacity(param_types.len());
+    for name in param_types {
+        let cname = CString::new(name.as_str())
+            .map_err(|_| SqlError::new("22021", "a type name contains a NUL character"))?;
+        let mut oid = pg_sys::Oid::INVALID;
+        let mut typmod = -1;
+        // SAFETY: parses a type name; raises (caught by `guarded`) if there is no such type.
+        unsafe { pg_sys::parseTypeString(cname.as_ptr(), &mut oid, &mut typmod, false) };
+        types.push(oid);
+    }
+    // SAFETY: SPI is connected (`with_spi`); the plan is kept past SPI_finish and owned by the
+    // returned Statement, which frees it.
+    unsafe {
+        if types.is_empty() {
+            // Learn the parameter types from the query, then plan again with them fixed: a
+            // kept plan re-parses with its parser hook after invalidations, and the hook's
+            // state would not outlive this call.
+            let mut state = InferredParams {
+                types: std::ptr::null_mut(),
+                count: 0,
+            };
+            let probe = pg_sys::SPI_prepare_params(
+                csql.as_ptr(),
+                Some(infer_params),
+                (&raw mut state).cast(),
+                0,
+            );
+            if probe.is_null() {
+                return Err(spi_error("prepare", pg_sys::SPI_result));
+            }
+            // The parse wrote the types it inferred into `state` (the plan itself records
+            // none for a parser-hook statement).
+            types = (0..state.count.max(0) as usize)
+                .map(|i| *state.types.add(i))
+                .collect();
+            pg_sys::SPI_freeplan(probe);
+        }
+        let plan = pg_sys::SPI_prepare(csql.as_ptr(), types.len() as i32, types.as_mut_ptr());
+        if plan.is_null() {
+            return Err(spi_error("prepare", pg_sys::SPI_result));
+        }
+        let params = (0..pg_sys::SPI_getargcount(plan))
+            .map(|i| pg_sys::SPI_getargtypeid(plan, i))
+            .collect();
+        let columns = plan_columns(plan);
+        pg_sys::SPI_keepplan(plan);
+        Ok(Statement {
+            plan,
+            params,
+            columns,
+        })
+    }
+}
+
+/// The datums of `params` for parameters of `types`: each value through its type's input
+/// function (so `int(7)` fits an `int4`, `text("7")` too, and `boolean(true)` does not: 22P02).
+fn param_datums(
+    types: &[pg_sys::Oid],
+    params: &[Value],
+) -> Result<(Vec<pg_sys::Datum>, Vec<std::ffi::c_char>), SqlError> {
+    if types.len() != params.len() {
+        return Err(SqlError::new(
+            "42P02",
+            format!(
+                "the statement takes {} parameters, {} given",
+                types.len(),
+                params.len()
+            ),
+        ));
+    }
+    let mut datums = Vec::with_capacity(params.len());
+    let mut nulls = Vec::with_capacity(params.len());
+    for (&ty, value) in types.iter().zip(params) {
+        let text = match value {
+            Value::Null => {
+                datums.push(pg_sys::Datum::from(0));
+                nulls.push(b'n' as std::ffi::c_char);
+                continue;
+            }
+            Value::Boolean(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Numeric(s) | Value::Text(s) | Value::Json(s) => s.clone(),
+            Value::Bytes(b) => format!("\\x{}", hex::encode(b)),
+        };
+        let ctext = CString::new(text)
+            .map_err(|_| SqlError::new("22021", "a parameter contains a NUL character"))?;
+        let (mut input, mut ioparam) = (pg_sys::Oid::INVALID, pg_sys::Oid::INVALID);
+        // SAFETY: the type exists (the plan has it); its input function raises on a bad
+        // value, which `guarded` catches.
+        let datum = unsafe {
+            pg_sys::getTypeInputInfo(ty, &mut input, &mut ioparam);
+            pg_sys::OidInputFunctionCall(input, ctext.as_ptr().cast_mut(), ioparam, -1)
+        };
+        datums.push(datum);
+        nulls.push(b' ' as std::ffi::c_char);
+    }
+    Ok((datums, nulls))
+}
+
+/// The value of one attribute, by its type.
+///
+/// # Safety
+/// `datum` must be a non-null datum of type `ty`.
+unsafe fn to_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
+    // SAFETY: the caller's contract; each arm reads the datum as its type.
+    unsafe {
+        match ty {
+            pg_sys::BOOLOID => Value::Boolean(bool::from_datum(datum, false).unwrap_or(false)),
+            pg_sys::INT2OID => Value::Int(i16::from_datum(datum, false).unwrap_or(0).into()),
+            pg_sys::INT4OID => Value::Int(i32::from_datum(datum, false).unwrap_or(0).into()),
+            pg_sys::INT8OID => Value::Int(i64::from_datum(datum, false).unwrap_or(0)),
+            pg_sys::OIDOID => Value::Int(i64::from(datum.value() as u32)),
+            pg_sys::FLOAT4OID => Value::Float(f32::from_datum(datum, false).unwrap_or(0.0).into()),
+            pg_sys::FLOAT8OID => Value::Float(f64::from_datum(datum, false).unwrap_or(0.0)),
+            pg_sys::BYTEAOID => {
+                Value::Bytes(Vec::<u8>::from_datum(datum, false).unwrap_or_default())
+            }
+            _ => {
+                let (mut output, mut varlena) = (pg_sys::Oid::INVALID, false);
+                pg_sys::getTypeOutputInfo(ty, &mut output, &mut varlena);
+                let text = CStr::from_ptr(pg_sys::OidOutputFunctionCall(output, datum))
+                    .to_string_lossy()
+                    .into_owned();
+                match ty {
+                    pg_sys::NUMERICOID => Value::Numeric(text),
+                    pg_sys::JSONOID | pg_sys::JSONBOID => Value::Json(text),
+                    _ => Value::Text(text),
+                }
+            }
+        }
+    }
+}
+
+/// The rows of the current `SPI_tuptable`, at most `limit` of them.
+fn tuptable_rows(count: u64) -> Vec<Vec<Value>> {
+    // SAFETY: SPI_tuptable holds `count` tuples of its descriptor after a successful execution
+    // or fetch; the values are copied out before SPI_finish frees them.
+    unsafe {
+        let table = pg_sys::SPI_tuptable;
+        if table.is_null() {
+            return Vec::new();
+        }
+        let desc = (*table).tupdesc;
+        let natts = (*desc).natts;
+        (0..count as usize)
+            .map(|r| {
+                let tuple = *(*table).vals.add(r);
+                (1..=natts)
+                    .filter(|&i| !(*(*desc).attrs.as_ptr().add(i as usize - 1)).attisdropped)
+                    .map(|i| {
+                        let mut isnull = false;
+                        let datum = pg_sys::SPI_getbinval(tuple, desc, i, &mut isnull);
+                        if isnull {
+                            Value::Null
+                        } else {
+                            to_value(datum, pg_sys::SPI_gettypeid(desc, i))
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+fn too_many_rows(cap: usize) -> SqlError {
+    SqlError {
+        sqlstate: "54000".into(),
+        message: format!("the query returns more than wasm.max_query_rows ({cap}) rows"),
+        detail: None,
+        hint: Some("read it in batches with statement.open and rows.fetch".into()),
+    }
+}
+
+fn run_plan(statement: &Statement, params: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+    let (mut datums, nulls) = param_datums(&statement.params, params)?;
+    let cap = guc::max_query_rows();
+    // SAFETY: SPI is connected; the plan is valid; datums and nulls have one entry per
+    // parameter. read_only = true: SPI refuses anything but a plain query.
+    unsafe {
+        let rc = pg_sys::SPI_execute_plan(
+            statement.plan,
+            datums.as_mut_ptr(),
+            nulls.as_ptr(),
+            true,
+            (cap + 1) as std::ffi::c_long,
+        );
+        if rc < 0 {
+            return Err(spi_error("query", rc));
+        }
+        let count = pg_sys::SPI_processed;
+        if count as usize > cap {
+            return Err(too_many_rows(cap));
+        }
+        Ok(tuptable_rows(count))
+    }
+}
+
+/// Parse and plan a statement (the WIT `prepare`).
+pub fn prepare(sql: &str, param_types: &[String]) -> QueryResult<Statement> {
+    guarded(|| with_spi(|| prepare_plan(sql, param_types)))
+}
+
+/// Prepare, run and return every row (the WIT `query`).
+pub fn query(sql: &str, params: &[Value]) -> QueryResult<Vec<Vec<Value>>> {
+    guarded(|| {
+        with_spi(|| {
+            let statement = prepare_plan(sql, &[])?;
+            run_plan(&statement, params)
+        })
+    })
+}
+
+/// Run a prepared statement (the WIT `statement.query`).
+pub fn run(statement: &Statement, params: &[Value]) -> QueryResult<Vec<Vec<Value>>> {
+    guarded(|| with_spi(|| run_plan(statement, params)))
+}
+
+/// Open a cursor on a prepared statement (the WIT `statement.open`).
+pub fn open(statement: &Statement, params: &[Value]) -> QueryResult<Rows> {
+    guarded(|| {
+        with_spi(|| {
+            let (mut datums, nulls) = param_datums(&statement.params, params)?;
+            // SAFETY: SPI is connected; the portal outlives the connection and the
+            // subtransaction (it moves to the parent on release) until closed or the end of
+            // the transaction.
+            unsafe {
+                let portal = pg_sys::SPI_cursor_open(
+                    std::ptr::null(),
+                    statement.plan,
+                    datums.as_mut_ptr(),
+                    nulls.as_ptr(),
+                    true,
+                );
+                if portal.is_null() {
+                    return Err(spi_error("open", pg_sys::SPI_result));
+                }
+                Ok(Rows {
+                    portal: CStr::from_ptr((*portal).name).to_owned(),
+                    columns: columns_of((*portal).tupDesc),
+                })
+            }
+        })
+    })
+}
+
+/// Up to `count` more rows of a cursor (the WIT `rows.fetch`).
+pub fn fetch(rows: &Rows, count: u32) -> QueryResult<Vec<Vec<Value>>> {
+    guarded(|| {
+        with_spi(|| {
+            // SAFETY: SPI is connected; a portal closed by the end of its transaction is not
+            // found.
+            unsafe {
+                let portal = pg_sys::SPI_cursor_find(rows.portal.as_ptr());
+                if portal.is_null() {
+                    return Err(SqlError::new(
+                        "34000",
+                        "the cursor is closed: cursors last until the end of their transaction",
+                    ));
+                }
+                let count = (count as usize).min(guc::max_query_rows());
+                pg_sys::SPI_cursor_fetch(portal, true, count as std::ffi::c_long);
+                Ok(tuptable_rows(pg_sys::SPI_processed))
+            }
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlstate;
+    use pgrx::PgSqlErrorCode;
+
+    #[test]
+    fn sqlstates_unpack_to_their_five_characters() {
+        assert_eq!(sqlstate(PgSqlErrorCode::ERRCODE_QUERY_CANCELED), "57014");
+        assert_eq!(sqlstate(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE), "42P01");
+        assert_eq!(
+            sqlstate(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED),
+            "0A000"
+        );
+    }
+}

@@ -1,0 +1,98 @@
+-- Plugins that read the database: pg-component:plugin/query@0.2.0 and the query capability.
+\set enrich `base64 -w0 "$PG_COMPONENT_WASM_DIR/enrich.wasm"`
+\set scalars `base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm"`
+-- Without the grant the component is refused, naming the import and the option; so is a
+-- deterministic plugin that reads, and an unknown capability. Nothing is written.
+SELECT * FROM wasm.install('enrich', decode(:'enrich', 'base64'));
+SELECT * FROM wasm.install('enrich', decode(:'enrich', 'base64'), capabilities => '{query}', deterministic => true);
+SELECT * FROM wasm.install('enrich', decode(:'enrich', 'base64'), capabilities => '{query,network}');
+SELECT count(*) FROM wasm.plugins WHERE name = 'enrich';
+SELECT function FROM wasm.install('enrich', decode(:'enrich', 'base64'), capabilities => '{query,query}') ORDER BY 1;
+-- The grant is recorded; the functions are STABLE PARALLEL UNSAFE.
+SELECT options->'capabilities' AS capabilities FROM wasm.plugins WHERE name = 'enrich';
+SELECT p.oid::regprocedure, p.provolatile, p.proparallel FROM pg_proc p
+WHERE p.pronamespace = 'enrich'::regnamespace ORDER BY 1::text;
+-- A hand-written function may be STABLE, not IMMUTABLE or PARALLEL SAFE.
+CREATE FUNCTION public.country(text) RETURNS text LANGUAGE wasm STABLE AS 'enrich/country-name';
+SELECT outcome($$CREATE FUNCTION public.country_imm(text) RETURNS text LANGUAGE wasm IMMUTABLE AS 'enrich/country-name'$$);
+SELECT outcome($$CREATE FUNCTION public.country_par(text) RETURNS text LANGUAGE wasm STABLE PARALLEL SAFE AS 'enrich/country-name'$$);
+
+CREATE TABLE countries (code text PRIMARY KEY, name text);
+INSERT INTO countries VALUES ('fr', 'France'), ('de', 'Germany');
+CREATE TABLE orders AS SELECT i AS id, (ARRAY['fr', 'de', 'xx'])[1 + i % 3] AS code FROM generate_series(1, 6) i;
+-- A statement prepared once per instance, run per row.
+SELECT id, code, enrich.country_name(code), public.country(code) FROM orders ORDER BY id;
+
+-- Every value kind out, with NULL, and another type in its text form.
+SELECT * FROM enrich.probe(ARRAY[
+  'SELECT 1::int2, 2::int4, 3::int8, 4::oid, 1.5::float4, 2.5::float8, 1.25::numeric, ''x''::text, ''v''::varchar, ''\x0102''::bytea, ''{"a": 1}''::jsonb, ''[1]''::json, true, NULL::int, ''2020-01-02''::date',
+  'SELECT code, name FROM public.countries ORDER BY code']);
+-- Every value kind in, with parameter types inferred; one of the wrong kind is an error.
+SELECT enrich.probe_params('SELECT $1::int8, $2::float8, $3::numeric, $4::text, $5::bytea, $6::jsonb, $7::bool, $8::int4');
+SELECT enrich.probe_params('SELECT $7::int4, $1, $2, $3, $4, $5, $6, $8');
+SELECT enrich.probe_params('SELECT $1');
+
+-- Errors go to the guest, which goes on: the next query in the same call works.
+SELECT * FROM enrich.probe(ARRAY['SELEC 1', 'SELECT * FROM public.no_such_table', 'SELECT 1/0', 'SELECT 42']);
+
+-- Read only, with no way around it: nothing is written.
+CREATE SEQUENCE s1;
+CREATE FUNCTION public.writer() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.countries VALUES ('zz', 'Nowhere'); RETURN 1; END $$;
+CREATE FUNCTION public.sql_writer() RETURNS int LANGUAGE sql AS $$
+INSERT INTO public.countries VALUES ('zy', 'Nowhere') RETURNING 1 $$;
+SELECT * FROM enrich.probe(ARRAY[
+  'INSERT INTO public.countries VALUES (''it'', ''Italy'')',
+  'UPDATE public.countries SET name = ''x''',
+  'DELETE FROM public.countries',
+  'MERGE INTO public.countries c USING (SELECT ''es'' AS code) s ON c.code = s.code WHEN NOT MATCHED THEN INSERT VALUES (s.code, ''Spain'')',
+  'CREATE TABLE public.t2 (i int)',
+  'SELECT * FROM public.countries FOR UPDATE',
+  'SELECT nextval(''public.s1'')',
+  'SELECT public.writer()',
+  'SELECT public.sql_writer()']);
+SELECT count(*), string_agg(code || '=' || name, ',' ORDER BY code) FROM countries;
+SELECT last_value, is_called FROM s1;
+SELECT to_regclass('public.t2');
+-- No transaction ID (so query plugins work on hot standbys).
+BEGIN;
+SELECT enrich.country_name('fr');
+SELECT txid_current_if_assigned() IS NULL AS no_xid;
+COMMIT;
+
+-- Queries run as the caller: privileges and row-level security apply.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS pgc_enrich_reader;
+RESET client_min_messages;
+CREATE ROLE pgc_enrich_reader;
+GRANT USAGE ON SCHEMA enrich TO pgc_enrich_reader;
+GRANT SELECT ON countries TO pgc_enrich_reader;
+CREATE TABLE secret (x int);
+ALTER TABLE countries ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_fr ON countries FOR SELECT TO pgc_enrich_reader USING (code = 'fr');
+SET ROLE pgc_enrich_reader;
+SELECT * FROM enrich.probe(ARRAY['SELECT x FROM public.secret', 'SELECT string_agg(code, '','') FROM public.countries']);
+SELECT enrich.country_name('fr') AS fr, enrich.country_name('de') AS de;
+RESET ROLE;
+ALTER TABLE countries DISABLE ROW LEVEL SECURITY;
+
+-- Bounded: a query returning more than wasm.max_query_rows is an error; a cursor reads any
+-- number in batches.
+SET wasm.max_query_rows = 5;
+SELECT * FROM enrich.probe(ARRAY['SELECT generate_series(1, 6)', 'SELECT count(*) FROM generate_series(1, 5)']);
+SELECT enrich.count_in_batches('SELECT generate_series(1, 1000)', 64);
+RESET wasm.max_query_rows;
+SELECT enrich.count_in_batches('SELECT generate_series(1, 1000)', 100000);
+
+-- Re-entry: a guest query that calls a wasm function runs it on a separate instance, for the
+-- same plugin and for another one.
+SELECT count(*) FROM wasm.install('scalars', decode(:'scalars', 'base64'), replace => true);
+SELECT * FROM enrich.probe(ARRAY['SELECT enrich.country_name(''de'')', 'SELECT scalars.shout(''inner'')', 'SELECT scalars.divide(1, 0)']);
+SELECT enrich.country_name('fr');
+
+DROP FUNCTION public.country(text);
+DROP TABLE orders, countries, secret;
+DROP SEQUENCE s1;
+DROP FUNCTION public.writer(), public.sql_writer();
+SELECT wasm.uninstall('enrich');
+DROP ROLE pgc_enrich_reader;
