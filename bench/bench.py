@@ -96,10 +96,14 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--wasm-dir", required=True)
+    ap.add_argument("--only", choices=["lookups"], help="run one part only")
     args = ap.parse_args()
 
     psql(args.port, "postgres", "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench;")
     psql(args.port, "bench", PEERS.format(rows=args.rows))
+    if args.only == "lookups":
+        lookups(args.port, args.wasm_dir, min(args.rows, 200_000))
+        return
     wasm = base64.b64encode(open(f"{args.wasm_dir}/bench.wasm", "rb").read()).decode()
     t0 = time.perf_counter()
     psql(args.port, "bench", f"SELECT count(*) FROM wasm.install('bench', decode('{wasm}', 'base64'));")
@@ -129,7 +133,47 @@ def main():
             print(f"| {name} | {ns:.0f} | {ratio:.2f}x |")
         print()
     languages(args.port, args.wasm_dir, min(args.rows, 100_000))
+    lookups(args.port, args.wasm_dir, min(args.rows, 200_000))
     memory(args.port, args.wasm_dir)
+
+
+LOOKUP_PEERS = """
+CREATE TABLE countries (code text PRIMARY KEY, name text);
+INSERT INTO countries SELECT 'c' || i, 'Country ' || i FROM generate_series(1, 250) i;
+CREATE TABLE orders AS SELECT i AS id, 'c' || (1 + i % 300) AS code FROM generate_series(1, {rows}) i;
+ANALYZE countries, orders;
+CREATE FUNCTION plpgsql_country(c text) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE r text;
+BEGIN SELECT name INTO r FROM public.countries WHERE code = c; RETURN r; END $$;
+CREATE FUNCTION py_country(c text) RETURNS text LANGUAGE plpython3u STABLE AS $$
+if "plan" not in SD:
+    SD["plan"] = plpy.prepare("SELECT name FROM public.countries WHERE code = $1", ["text"])
+rows = plpy.execute(SD["plan"], [c])
+return rows[0]["name"] if rows else None
+$$;
+"""
+
+
+def lookups(port, wasm_dir, rows):
+    """One indexed lookup per row: a prepared statement kept per instance (enrich) against
+    PL/pgSQL and PL/Python doing the same lookup, all in one run."""
+    psql(port, "bench", LOOKUP_PEERS.format(rows=rows))
+    data = base64.b64encode(open(f"{wasm_dir}/enrich.wasm", "rb").read()).decode()
+    psql(port, "bench", f"SELECT count(*) FROM wasm.install('enrich', decode('{data}', 'base64'), capabilities => '{{query}}');")
+    scan = time_query_on(port, "orders", "code", 3)
+    results = []
+    for name, expr in [("PL/pgSQL", "plpgsql_country(code)"), ("PL/Python (plpy.prepare, kept in SD)", "py_country(code)"),
+                       ("pg_component (enrich, statement prepared once per instance)", "enrich.country_name(code)")]:
+        ms = time_query_on(port, "orders", expr, 3)
+        results.append((name, max(ms - scan, 0.0) * 1e6 / rows))
+    wasm_ns = results[-1][1]
+    print(f"### One indexed lookup per row ({rows} rows, 250-row reference table)")
+    print()
+    print("| implementation | ns/row over scan | vs pg_component |")
+    print("|---|---:|---:|")
+    for name, ns in results:
+        print(f"| {name} | {ns:.0f} | {ns / wasm_ns if wasm_ns > 0 else float('nan'):.2f}x |")
+    print()
 
 
 LANGUAGES = [

@@ -26,4 +26,4 @@ cluster_start "$dir" "$port"
 trap 'cluster_stop "$dir"' EXIT
 # Measure cold compiles: start without compiled code on disk.
 rm -rf "$dir/pgsql_tmp_pg_component" "$dir/pg_component_cache"
-python3 -u "$here/bench.py" --port "$port" --rows "${BENCH_ROWS:-1000000}" --wasm-dir "$PG_COMPONENT_WASM_DIR"
+python3 -u "$here/bench.py" --port "$port" --rows "${BENCH_ROWS:-1000000}" --wasm-dir "$PG_COMPONENT_WASM_DIR" ${BENCH_ONLY:+--only "$BENCH_ONLY"}

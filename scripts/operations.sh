@@ -222,6 +222,31 @@ check "a new standby backend swept the uninstalled version's entry" equals "" "$
 check "the installed plugins' entries stay" test -n "$(entries "$standby" scalars)"
 check "and they load" equals "SWEPT" "$(qs -c "SELECT scalars.shout('swept')")"
 
+echo "# query plugins free their statements: 10,000 transactions that each prepare one"
+mkfifo "$base/loop.in"
+cluster_psql "$pport" ops -qAt <"$base/loop.in" >"$base/loop.out" 2>&1 &
+loop_pid=$!
+exec 4>"$base/loop.in"
+run_transactions() { # n marker: n transactions, each a new instance that prepares a statement
+    local i
+    for i in $(seq 1 "$1"); do echo "SELECT enrich.country_name('fr');"; done >&4
+    echo "SELECT '$2', pg_backend_pid();" >&4
+    for _ in $(seq 1 1200); do grep -q "^$2|" "$base/loop.out" && return 0; sleep 0.05; done
+    return 1
+}
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+run_transactions 1000 warm
+backend="$(sed -n 's/^warm|//p' "$base/loop.out")"
+rss_warm="$(rss_kb "$backend")"
+run_transactions 9000 done
+rss_done="$(rss_kb "$backend")"
+echo "# backend RSS after 1,000 transactions: ${rss_warm} kB; after 10,000: ${rss_done} kB"
+check "10,000 transactions that prepare statements keep the backend's RSS flat (< 4 MB growth)" \
+    test $((rss_done - rss_warm)) -lt 4096
+check "every one of them answered" equals 10000 "$(grep -c '^France$' "$base/loop.out")"
+exec 4>&-
+wait "$loop_pid" 2>/dev/null || true
+
 echo "# 6. ALTER EXTENSION pg_component UPDATE from 0.1.0"
 sharedir="$("$PG_CONFIG" --sharedir)/extension"
 install -m 644 "$root/tests/upgrade/pg_component--0.1.0.sql" "$sharedir/pg_component--0.1.0.sql"
