@@ -68,6 +68,29 @@ stop_spin pg_terminate_backend
 check "terminate ends the spinning backend" grep -q "terminating connection due to administrator command" "$dir/spin.out"
 check "the terminated backend is gone" test "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = $spin_pid")" = "0"
 
+# A cancel during a plugin's own query is not handed to the guest: it ends the statement.
+cluster_psql "$port" sessions -q >/dev/null <<SQL
+\set enrich \`base64 -w0 "$PG_COMPONENT_WASM_DIR/enrich.wasm"\`
+SELECT count(*) FROM wasm.install('enrich', decode(:'enrich', 'base64'), capabilities => '{query}');
+SQL
+cluster_psql "$port" sessions -At -c "SELECT * FROM enrich.probe(ARRAY['SELECT pg_sleep(60)', 'SELECT 1'])" \
+    > "$dir/query.out" 2>&1 &
+query_job=$!
+query_pid=""
+for _ in $(seq 1 200); do
+    query_pid="$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE '%enrich.probe%' AND state = 'active' AND pid <> pg_backend_pid()")"
+    [ -n "$query_pid" ] && break
+    sleep 0.05
+done
+sleep 0.3
+t0=$(date +%s%N)
+q "SELECT pg_cancel_backend($query_pid)" >/dev/null
+wait "$query_job" || true
+echo "# the cancel ended the plugin's query in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check "a cancel during a guest's query ends the statement with 57014" grep -q "canceling statement due to user request" "$dir/query.out"
+check "… and is not handed to the guest (no row came back)" test "$(grep -c "ERROR 57014\|^int(1)" "$dir/query.out")" = 0
+check "the next call of the query plugin works" test "$(q "SELECT string_agg(p, ',') FROM enrich.probe(ARRAY['SELECT 2']) p")" = "int(2)"
+
 # pg_dump carries the plugin catalog (a config table) and the generated functions; a restore
 # into a new database calls them without reinstalling anything.
 q "CREATE TABLE posts AS SELECT 'Dump and Restore' AS title" >/dev/null

@@ -74,6 +74,15 @@ SET ROLE pgc_enrich_reader;
 SELECT * FROM enrich.probe(ARRAY['SELECT x FROM public.secret', 'SELECT string_agg(code, '','') FROM public.countries']);
 SELECT enrich.country_name('fr') AS fr, enrich.country_name('de') AS de;
 RESET ROLE;
+-- A SECURITY DEFINER wrapper runs the plugin's queries as its owner, as it does everything.
+CREATE FUNCTION public.definer_probe(q text) RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog AS $$ SELECT enrich.probe(ARRAY[q]) $$;
+GRANT EXECUTE ON FUNCTION public.definer_probe(text) TO pgc_enrich_reader;
+SET ROLE pgc_enrich_reader;
+SELECT * FROM public.definer_probe('SELECT count(*) FROM public.secret');
+SELECT * FROM public.definer_probe('SELECT string_agg(code, '','' ORDER BY code) FROM public.countries');
+RESET ROLE;
+DROP FUNCTION public.definer_probe(text);
 ALTER TABLE countries DISABLE ROW LEVEL SECURITY;
 
 -- Bounded: a query returning more than wasm.max_query_rows is an error; a cursor reads any
