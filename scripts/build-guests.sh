@@ -27,7 +27,8 @@ stale() { # OUTPUT SOURCE_DIR...: whether OUTPUT is missing or older than a sour
 py="$root/guests/polyglot/python"
 js="$root/guests/polyglot/js"
 wit="$root/guests/examples/slugify/wit"
-if stale "$PG_COMPONENT_WASM_DIR/slugify-py.wasm" "$py" "$wit"; then
+if stale "$PG_COMPONENT_WASM_DIR/slugify-py.wasm" "$py" "$wit" ||
+    stale "$PG_COMPONENT_WASM_DIR/enrich-py.wasm" "$py" "$root/guests/examples/enrich/wit"; then
     bash "$py/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
 fi
 if stale "$PG_COMPONENT_WASM_DIR/slugify-js.wasm" "$js" "$wit" ||

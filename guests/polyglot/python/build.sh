@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the Python slugify example (app.py) into the component slugify-py.wasm with componentize-py.
+# Build the Python slugify example (app.py) into the component slugify-py.wasm, and the enrich
+# example (enrich.py) into enrich-py.wasm, with componentize-py.
 # Besides slugify and slugify-max, the component exports componentize-py's own interface
 # `exports` (function init, its pre-initialization entry point), and it imports wasi:cli, io,
 # clocks, random, filesystem and sockets (no wasi:http).
@@ -67,3 +68,10 @@ cp "$here/app.py" "$here/unicode_tables.py" "$tmp/src/"
     --python-path "$tmp/src" app --output "$tmp/slugify-py.wasm")
 install -m 644 "$tmp/slugify-py.wasm" "$out_dir/slugify-py.wasm"
 echo "built $out_dir/slugify-py.wasm ($(wc -c < "$out_dir/slugify-py.wasm") bytes)"
+# The enrich example (reads the database through pg-component:plugin/query@0.2.0).
+mkdir "$tmp/enrich"
+cp "$here/enrich.py" "$tmp/enrich/"
+(cd "$tmp" && componentize_py --wit-path "$here/../../examples/enrich/wit" --world enrich \
+    componentize --python-path "$tmp/enrich" enrich --output "$tmp/enrich-py.wasm")
+install -m 644 "$tmp/enrich-py.wasm" "$out_dir/enrich-py.wasm"
+echo "built $out_dir/enrich-py.wasm ($(wc -c < "$out_dir/enrich-py.wasm") bytes)"

@@ -99,6 +99,22 @@ SELECT count(*) FROM wasm.install('scalars', decode(:'scalars', 'base64'), repla
 SELECT * FROM enrich.probe(ARRAY['SELECT enrich.country_name(''de'')', 'SELECT scalars.shout(''inner'')', 'SELECT scalars.divide(1, 0)']);
 SELECT enrich.country_name('fr');
 
+-- The same plugin in Python (componentize-py) gives the same answers.
+\set enrich_py `base64 -w0 "$PG_COMPONENT_WASM_DIR/enrich-py.wasm"`
+SELECT count(*) FROM wasm.install('enrich_py', decode(:'enrich_py', 'base64'), capabilities => '{query}');
+SELECT id, code, enrich_py.country_name(code) AS python,
+       enrich_py.country_name(code) IS NOT DISTINCT FROM enrich.country_name(code) AS same
+FROM orders ORDER BY id;
+SELECT p.q, p.rust = p.python AS same, p.python FROM (
+  SELECT q, (SELECT string_agg(r, ' | ') FROM enrich.probe(ARRAY[q]) r) AS rust,
+            (SELECT string_agg(r, ' | ') FROM enrich_py.probe(ARRAY[q]) r) AS python
+  FROM unnest(ARRAY['SELECT 1::int4, 2.5::float8, 1.25::numeric, ''x''::text, ''\x0102''::bytea, ''[1]''::json, true, NULL::int',
+                    'SELECT 1/0', 'INSERT INTO public.countries VALUES (''it'', ''Italy'')']) q) p;
+SELECT enrich_py.probe_params('SELECT $1::int8, $2::float8, $3::numeric, $4::text, $5::bytea, $6::jsonb, $7::bool, $8::int4')
+     = enrich.probe_params('SELECT $1::int8, $2::float8, $3::numeric, $4::text, $5::bytea, $6::jsonb, $7::bool, $8::int4') AS same_params;
+SELECT enrich_py.count_in_batches('SELECT generate_series(1, 1000)', 64);
+SELECT wasm.uninstall('enrich_py');
+
 DROP FUNCTION public.country(text);
 DROP TABLE orders, countries, secret;
 DROP SEQUENCE s1;
