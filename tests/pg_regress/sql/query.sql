@@ -54,6 +54,13 @@ SELECT * FROM enrich.probe(ARRAY[
 SELECT count(*), string_agg(code || '=' || name, ',' ORDER BY code) FROM countries;
 SELECT last_value, is_called FROM s1;
 SELECT to_regclass('public.t2');
+-- The caller's transaction stays writable after a guest's queries.
+BEGIN;
+SELECT count(*) FROM enrich.probe(ARRAY['SELECT 1', 'SELEC 1']);
+CREATE TEMP TABLE after_probe (i int);
+INSERT INTO after_probe VALUES (1);
+SELECT count(*) FROM after_probe;
+COMMIT;
 -- No transaction ID (so query plugins work on hot standbys).
 BEGIN;
 SELECT enrich.country_name('fr');
