@@ -24,3 +24,12 @@ cluster_psql() { # port db args...
     shift 2
     "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -h /tmp -p "$port" -U postgres -d "$db" "$@"
 }
+
+# Test checks for the scripts that run them (sessions.sh, operations.sh): count and report each.
+passed=0
+failed=0
+check() { # name command...: runs the command (under set -e, a failing one must not end the script)
+    local name="$1"
+    shift
+    if "$@"; then passed=$((passed + 1)); echo "ok - $name"; else failed=$((failed + 1)); echo "FAILED - $name"; fi
+}

@@ -25,13 +25,6 @@ cluster_start "$primary" "$pport"
 stop_all() { for d in "$primary" "$standby" "$restored"; do cluster_stop "$d"; done; }
 trap stop_all EXIT
 
-passed=0
-failed=0
-check() { # name command...: runs the command (under set -e, a failing one must not end the script)
-    local name="$1"
-    shift
-    if "$@"; then passed=$((passed + 1)); echo "ok - $name"; else failed=$((failed + 1)); echo "FAILED - $name"; fi
-}
 equals() { # expected actual
     [ "$1" = "$2" ] || { echo "#   expected: $1"; echo "#   got:      $2"; return 1; }
 }

@@ -13,13 +13,6 @@ cluster_start "$dir" "$port"
 trap 'cluster_stop "$dir"' EXIT
 log_lines_before=$(wc -l < "$dir/server.log")
 
-passed=0
-failed=0
-check() { # name command...: runs the command (under set -e, a failing one must not end the script)
-    local name="$1"
-    shift
-    if "$@"; then passed=$((passed + 1)); echo "ok - $name"; else failed=$((failed + 1)); echo "FAILED - $name"; fi
-}
 q() { cluster_psql "$port" sessions -At -c "$1"; }
 
 cluster_psql "$port" postgres -q -c "DROP DATABASE IF EXISTS sessions" -c "CREATE DATABASE sessions"

@@ -32,13 +32,30 @@ fn install_with_capabilities(
         .into_iter()
         .flatten()
         .collect();
-    let opts = InstallOptions {
-        replace,
-        schema,
-        deterministic,
-        sha256,
-        capabilities: &capabilities,
-    };
+    run_install(
+        name,
+        component,
+        InstallOptions {
+            replace,
+            schema,
+            deterministic,
+            sha256,
+            capabilities: &capabilities,
+        },
+    )
+}
+
+/// The rows `wasm.install` returns: (function, export, sha256) per generated function.
+type InstallRows = TableIterator<
+    'static,
+    (
+        name!(function, String),
+        name!(export, String),
+        name!(sha256, String),
+    ),
+>;
+
+fn run_install(name: &str, component: &[u8], opts: InstallOptions<'_>) -> InstallRows {
     TableIterator::new(install_plugin(name, component, opts).or_report())
 }
 
@@ -61,14 +78,17 @@ fn install(
         name!(sha256, String),
     ),
 > {
-    let opts = InstallOptions {
-        replace,
-        schema,
-        deterministic,
-        sha256,
-        capabilities: &[],
-    };
-    TableIterator::new(install_plugin(name, component, opts).or_report())
+    run_install(
+        name,
+        component,
+        InstallOptions {
+            replace,
+            schema,
+            deterministic,
+            sha256,
+            capabilities: &[],
+        },
+    )
 }
 
 /// Uninstall plugin `name`: drop its generated functions, its schema if install created it
