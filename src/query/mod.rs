@@ -85,7 +85,9 @@ pub struct Statement {
 
 impl Drop for Statement {
     fn drop(&mut self) {
-        if !self.plan.is_null() {
+        // While a panic unwinds, a second one would abort the backend: leave the plan to the
+        // end of the session.
+        if !self.plan.is_null() && !std::thread::panicking() {
             // SAFETY: the plan was kept by SPI_keepplan and is freed once; freeing needs no
             // SPI connection. An instance (and its statements) ends with its transaction.
             unsafe { pg_sys::SPI_freeplan(self.plan) };
@@ -108,7 +110,7 @@ impl Drop for Rows {
         // SAFETY: only inside a transaction in progress (the end of a transaction closes its
         // portals itself); looks the portal up by name, so a closed one is not touched.
         unsafe {
-            if !pg_sys::IsTransactionState() {
+            if !pg_sys::IsTransactionState() || std::thread::panicking() {
                 return;
             }
             let portal = pg_sys::SPI_cursor_find(self.portal.as_ptr());
@@ -125,6 +127,12 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, SqlError>) -> QueryResult<T> {
     // SAFETY: the subtransaction is begun and ended here on every path, restoring the memory
     // context and resource owner, as PL/Python's plpy.execute does; `f` runs inside it.
     unsafe {
+        if pg_sys::IsInParallelMode() {
+            return Ok(Err(SqlError::new(
+                "0A000",
+                "a plugin cannot query the database in a parallel operation",
+            )));
+        }
         let context = pg_sys::CurrentMemoryContext;
         let owner = pg_sys::CurrentResourceOwner;
         pg_sys::BeginInternalSubTransaction(std::ptr::null());
@@ -141,11 +149,18 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, SqlError>) -> QueryResult<T> {
         .catch_others(|caught| Err(Box::new(caught)))
         .execute();
         match outcome {
-            Ok(result) => {
+            Ok(Ok(value)) => {
                 pg_sys::ReleaseCurrentSubTransaction();
                 pg_sys::MemoryContextSwitchTo(context);
                 pg_sys::CurrentResourceOwner = owner;
-                Ok(result)
+                Ok(Ok(value))
+            }
+            Ok(Err(error)) => {
+                // An error of ours (too many rows, a wrong count): nothing of it is kept either.
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+                pg_sys::MemoryContextSwitchTo(context);
+                pg_sys::CurrentResourceOwner = owner;
+                Ok(Err(error))
             }
             Err(caught) => {
                 pg_sys::MemoryContextSwitchTo(context);
@@ -164,9 +179,8 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, SqlError>) -> QueryResult<T> {
                         hint: report.hint().map(str::to_string),
                     },
                 };
-                let interrupted = error.sqlstate == "57014"
-                    || std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) != 0;
-                if interrupted {
+                // A cancel or statement_timeout (termination is FATAL and never gets here).
+                if error.sqlstate == "57014" {
                     Err(Interrupted(error.message))
                 } else {
                     Ok(Err(error))
@@ -286,8 +300,10 @@ fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError
             // Learn the parameter types from the query, then plan again with them fixed: a
             // kept plan re-parses with its parser hook after invalidations, and the hook's
             // state would not outlive this call.
+            // Allocated here, in SPI's procedure context (current inside `with_spi`): the parse
+            // only repallocs it, so it outlives SPI_prepare_params' own scratch memory.
             let mut state = InferredParams {
-                types: std::ptr::null_mut(),
+                types: pg_sys::palloc0(std::mem::size_of::<pg_sys::Oid>()).cast(),
                 count: 0,
             };
             let probe = pg_sys::SPI_prepare_params(
@@ -305,6 +321,18 @@ fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError
                 .map(|i| *state.types.add(i))
                 .collect();
             pg_sys::SPI_freeplan(probe);
+            if let Some(n) = types
+                .iter()
+                .position(|&t| t == pg_sys::Oid::INVALID || t == pg_sys::UNKNOWNOID)
+            {
+                return Err(SqlError::new(
+                    "42P18",
+                    format!(
+                        "could not determine data type of parameter ${}: cast it, or pass param-types",
+                        n + 1
+                    ),
+                ));
+            }
         }
         let plan = pg_sys::SPI_prepare(csql.as_ptr(), types.len() as i32, types.as_mut_ptr());
         if plan.is_null() {
@@ -517,6 +545,10 @@ pub fn open(statement: &Statement, params: &[Value]) -> QueryResult<Rows> {
 
 /// Up to `count` more rows of a cursor (the WIT `rows.fetch`).
 pub fn fetch(rows: &Rows, count: u32) -> QueryResult<Vec<Vec<Value>>> {
+    if count == 0 {
+        // Postgres reads a count of 0 as "the current row again".
+        return Ok(Ok(Vec::new()));
+    }
     guarded(|| {
         with_spi(|| {
             // SAFETY: SPI is connected; a portal closed by the end of its transaction is not

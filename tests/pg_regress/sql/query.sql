@@ -33,7 +33,7 @@ SELECT enrich.probe_params('SELECT $7::int4, $1, $2, $3, $4, $5, $6, $8');
 SELECT enrich.probe_params('SELECT $1');
 
 -- Errors go to the guest, which goes on: the next query in the same call works.
-SELECT * FROM enrich.probe(ARRAY['SELEC 1', 'SELECT * FROM public.no_such_table', 'SELECT 1/0', 'SELECT 42']);
+SELECT * FROM enrich.probe(ARRAY['SELEC 1', 'SELECT * FROM public.no_such_table', 'SELECT 1/0', 'SELECT $2::int', 'SELECT 42']);
 
 -- Read only, with no way around it: nothing is written.
 CREATE SEQUENCE s1;
