@@ -2,7 +2,7 @@
 # Where Postgres runs queries, plugins run: calls take no transaction ID, deterministic plugins
 # run in parallel workers, a streaming hot standby calls them and follows installs, replaces and
 # uninstalls on the primary, base backups (plain and tar) succeed and restore, the compiled-code
-# cache stays clean, and ALTER EXTENSION pg_component UPDATE from 0.1.0 keeps everything.
+# cache stays clean, and ALTER EXTENSION pg_component UPDATE from 0.1.0 and 0.2.0 keeps everything.
 # Runs against its own throwaway clusters; the extension must be installed (regress.sh does).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -240,11 +240,11 @@ check "every one of them answered" equals 10000 "$(grep -c '^France$' "$base/loo
 exec 4>&-
 wait "$loop_pid" 2>/dev/null || true
 
-echo "# 6. ALTER EXTENSION pg_component UPDATE from 0.1.0"
+echo "# 6. ALTER EXTENSION pg_component UPDATE from 0.1.0 (installs at 0.1.0 and at 0.2.0)"
 sharedir="$("$PG_CONFIG" --sharedir)/extension"
 install -m 644 "$root/tests/upgrade/pg_component--0.1.0.sql" "$sharedir/pg_component--0.1.0.sql"
 current="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
-for db in upgraded fresh; do
+for db in upgraded fresh restored_dump; do
     cluster_psql "$pport" postgres -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 done
 qu() { cluster_psql "$pport" upgraded -qAt "$@"; }
@@ -259,24 +259,45 @@ DROP ROLE IF EXISTS pgc_upgrade_user;
 CREATE ROLE pgc_upgrade_user;
 GRANT USAGE ON SCHEMA scalars TO pgc_upgrade_user;
 SQL
-state="SELECT string_agg(name || ' v' || version || ' ' || sha256 || ' ' || schema_name || ' ' || options::text, E'\n' ORDER BY name) FROM wasm.plugins"
-functions="SELECT string_agg(p.oid::regprocedure::text || ' ' || p.provolatile::text || p.proparallel::text || ' ' || coalesce(p.proacl::text, ''), E'\n' ORDER BY 1) FROM pg_proc p WHERE p.pronamespace::regnamespace::text IN ('scalars', 'slugify', 'public')"
+# 0.2.0: a plugin granted the query capability, installed by this library into the old layout.
+check "ALTER EXTENSION pg_component UPDATE TO '0.2.0' succeeds" qu -c "ALTER EXTENSION pg_component UPDATE TO '0.2.0'"
+check "the library installs into the 0.2.0 catalog (bookkeeping in options)" \
+    install_into upgraded enrich enrich "capabilities => '{query}'"
+# The bookkeeping, whichever layout holds it: before the update from options, after from columns.
+legacy_state="SELECT string_agg(name || ' v' || version || ' ' || sha256 || ' ' || schema_name || ' d=' || coalesce(options->>'deterministic', 'false') || ' c=' || coalesce(options->>'created_schema', 'false') || ' q=' || coalesce(options->'capabilities' ? 'query', false) || ' t=' || coalesce(options->'types', '[]')::text, E'\n' ORDER BY name) FROM wasm.plugins"
+state="SELECT string_agg(name || ' v' || version || ' ' || sha256 || ' ' || schema_name || ' d=' || deterministic || ' c=' || created_schema || ' q=' || ('query' = ANY (capabilities)) || ' t=' || generated_types::text, E'\n' ORDER BY name) FROM wasm.plugins"
+functions="SELECT string_agg(p.oid::regprocedure::text || ' ' || p.provolatile::text || p.proparallel::text || ' ' || coalesce(p.proacl::text, ''), E'\n' ORDER BY 1) FROM pg_proc p WHERE p.pronamespace::regnamespace::text IN ('scalars', 'slugify', 'enrich', 'public')"
 calls_sql="SELECT scalars.shout('up') || slugify.slugify(' A B ') || public.loud('x') || wasm_transform('scalars', 'shout', '[\"t\"]')::text"
-before_state="$(qu -c "$state")"
+before_state="$(qu -c "$legacy_state")"
 before_functions="$(qu -c "$functions")"
 before_calls="$(qu -c "$calls_sql")"
 check "0.1.0 calls work before the update" equals 'UPa-bX"T"' "$before_calls"
+check "the 0.2.0 rows hold the bookkeeping" \
+    equals "enrich false true true" "$(qu -c "SELECT name || ' ' || (options->>'deterministic') || ' ' || (options->>'created_schema') || ' ' || (options->'capabilities' ? 'query') FROM wasm.plugins WHERE name = 'enrich'")"
+"$PGBIN/pg_dump" -h /tmp -p "$pport" -U postgres -Fc -f "$base/v020.dump" upgraded
 check "ALTER EXTENSION pg_component UPDATE succeeds" qu -c "ALTER EXTENSION pg_component UPDATE"
 check "the extension is at $current" equals "$current" "$(qu -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_component'")"
-check "the rows of wasm.plugins survive" equals "$before_state" "$(qu -c "$state")"
+check "the bookkeeping moved from options into typed columns" equals "$before_state" "$(qu -c "$state")"
+check "options keeps no bookkeeping" equals "{}" "$(qu -c "SELECT string_agg(DISTINCT options::text, ',') FROM wasm.plugins")"
 check "the generated functions and their grants survive" equals "$before_functions" "$(qu -c "$functions")"
 check "the calls survive" equals "$before_calls" "$(cluster_psql "$pport" upgraded -qAt -c "$calls_sql")"
+check "deterministic and capabilities are readable by everyone, the bookkeeping is not" \
+    equals "t t f f" "$(qu -c "SELECT concat_ws(' ', has_column_privilege('public', 'wasm.plugins', 'deterministic', 'SELECT'), has_column_privilege('public', 'wasm.plugins', 'capabilities', 'SELECT'), has_column_privilege('public', 'wasm.plugins', 'created_schema', 'SELECT'), has_column_privilege('public', 'wasm.plugins', 'generated_types', 'SELECT'))")"
 check "the schema grant survives" \
     equals t "$(qu -c "SELECT has_schema_privilege('pgc_upgrade_user', 'scalars', 'USAGE')")"
 check "wasm_admin may still install, PUBLIC may not" \
     equals "true false" "$(qu -c "SELECT has_function_privilege('wasm_admin', 'wasm.install(text, bytea, boolean, text, boolean, text, text[])', 'EXECUTE') || ' ' || has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text, text[])', 'EXECUTE')")"
 check "a plugin installs after the update" \
     equals "DONE" "$(install_into upgraded later scalars && qu -c "SELECT later.shout('done')")"
+check "a replace after the update keeps the generated types (none dropped, none recreated)" \
+    equals "$(qu -c "SELECT string_agg(t.oid::text, ',' ORDER BY t.oid) FROM pg_type t WHERE t.typnamespace = 'slugify'::regnamespace")" \
+    "$(install_into upgraded slugify slugify "replace => true, deterministic => true" && qu -c "SELECT string_agg(t.oid::text, ',' ORDER BY t.oid) FROM pg_type t WHERE t.typnamespace = 'slugify'::regnamespace")"
+# A dump taken at 0.2.0, restored where CREATE EXTENSION makes 0.3.0: the rows' old options
+# go through the trigger into the typed columns.
+"$PGBIN/pg_restore" -h /tmp -p "$pport" -U postgres -d restored_dump "$base/v020.dump" 2>"$base/restore.err" || true
+check "a 0.2.0 dump restores into $current with its bookkeeping in the typed columns" \
+    equals "$before_state" "$(cluster_psql "$pport" restored_dump -qAt -c "$state")"
+check "and its plugins run" equals "$before_calls" "$(cluster_psql "$pport" restored_dump -qAt -c "$calls_sql")"
 # A fresh install and 0.1.0 + UPDATE define the same objects: compare the extension's members
 # as pg_dump --binary-upgrade writes them (plain pg_dump writes only CREATE EXTENSION).
 cluster_psql "$pport" upgraded -q -c "DROP FUNCTION public.loud(text)" \
@@ -284,7 +305,7 @@ cluster_psql "$pport" upgraded -q -c "DROP FUNCTION public.loud(text)" \
 cluster_psql "$pport" fresh -q -c "CREATE EXTENSION pg_component"
 dump() { # db: the dump, without what differs between any two databases (OIDs, XIDs, keys)
     "$PGBIN/pg_dump" -h /tmp -p "$pport" -U postgres --schema-only --binary-upgrade "$1" |
-        grep -v -e '^--' -e 'binary_upgrade_set_next' -e '^\\restrict' -e '^\\unrestrict' -e '^$' |
+        grep -v -e '^--' -e 'binary_upgrade_set_next' -e 'binary_upgrade_set_missing_value' -e '^\\restrict' -e '^\\unrestrict' -e '^$' |
         sed -E -e "s/'[{][0-9]+[}]'/'{oid}'/g" -e "s/(relfrozenxid|relminmxid) = '[0-9]+'/\\1 = 'n'/g" \
             -e "s/oid = '[0-9]+'/oid = 'oid'/g"
 }

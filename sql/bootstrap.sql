@@ -20,10 +20,40 @@ CREATE TABLE wasm.plugins (
     exports      jsonb       NOT NULL DEFAULT '[]',
     options      jsonb       NOT NULL DEFAULT '{}',
     owner        name        NOT NULL DEFAULT CURRENT_USER,
-    installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+    installed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- 0.3.0: install's bookkeeping, typed (it lived in options before).
+    deterministic   boolean NOT NULL DEFAULT false,
+    capabilities    text[]  NOT NULL DEFAULT '{}',
+    created_schema  boolean NOT NULL DEFAULT false,
+    generated_types jsonb   NOT NULL DEFAULT '[]'
 );
 COMMENT ON TABLE wasm.plugins IS 'Installed WebAssembly components: the bytes are the source of truth.';
 SELECT pg_catalog.pg_extension_config_dump('wasm.plugins', '');
+COMMENT ON COLUMN wasm.plugins.options IS
+    'Install options that have no column of their own (none yet; 0.1.0 and 0.2.0 kept the bookkeeping here)';
+COMMENT ON COLUMN wasm.plugins.capabilities IS 'What the plugin was granted at install beyond computing and logging: query';
+COMMENT ON COLUMN wasm.plugins.generated_types IS 'The types install generated, in creation order (name and CREATE TYPE text)';
+
+-- Rows from a dump of 0.1.0 or 0.2.0 carry the bookkeeping in options: move it to its columns.
+CREATE FUNCTION wasm.plugins_legacy_options() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF NEW.options ?| ARRAY['deterministic', 'capabilities', 'created_schema', 'types'] THEN
+        NEW.deterministic := coalesce((NEW.options ->> 'deterministic')::boolean, NEW.deterministic);
+        NEW.created_schema := coalesce((NEW.options ->> 'created_schema')::boolean, NEW.created_schema);
+        NEW.generated_types := coalesce(NEW.options -> 'types', NEW.generated_types);
+        IF jsonb_typeof(NEW.options -> 'capabilities') = 'array' THEN
+            NEW.capabilities := ARRAY(SELECT DISTINCT c
+                                      FROM jsonb_array_elements_text(NEW.options -> 'capabilities') c
+                                      ORDER BY c);
+        END IF;
+        NEW.options := NEW.options - ARRAY['deterministic', 'capabilities', 'created_schema', 'types'];
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER legacy_options BEFORE INSERT OR UPDATE OF options ON wasm.plugins
+    FOR EACH ROW EXECUTE FUNCTION wasm.plugins_legacy_options();
 
 CREATE FUNCTION wasm.wasm_call_handler() RETURNS language_handler
     LANGUAGE c AS 'MODULE_PATHNAME', 'wasm_call_handler';

@@ -29,28 +29,38 @@ struct Generated {
     signature: String,
     /// What the function returns: SQL type text and whether it is a set.
     returns: (String, bool),
+    /// The generated types its signature mentions (quoted, qualified).
+    uses: Vec<String>,
     ddl: String,
     comment: String,
 }
 
-/// A generated type: its qualified name and `CREATE TYPE` text.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A generated type: its qualified name and `CREATE TYPE` text, as `wasm.plugins` keeps them.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct GeneratedType {
     name: String,
     ddl: String,
+    /// The other generated types it uses, from the mapping (not stored: a kept type is also a
+    /// planned one, whose uses the mapping gives afresh).
+    #[serde(skip)]
+    uses: Vec<String>,
 }
 
-/// What install keeps about a plugin in `wasm.plugins.options`, beyond its columns.
+/// Two generated types are the same when name and definition are: then a replace keeps it.
+impl PartialEq for GeneratedType {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.ddl == other.ddl
+    }
+}
+
+/// What install kept in `wasm.plugins.options` before the catalog had typed columns (0.1.0,
+/// 0.2.0); read and written only while the extension's SQL is that old.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
-struct Bookkeeping {
-    /// Whether install created the plugin's schema (uninstall drops it only then).
+struct LegacyOptions {
     created_schema: bool,
-    /// Installed with `deterministic => true`.
     deterministic: bool,
-    /// The types it generated, in creation order.
     types: Vec<GeneratedType>,
-    /// The capabilities granted at install (`query`).
     capabilities: Vec<String>,
 }
 
@@ -85,6 +95,11 @@ fn plan_functions(
             export: export.name.clone(),
             identity: format!("{qualified}({})", arg_types.join(", ")),
             signature: format!("{schema}.{}{}", export.sql_name, sql.sql_text()),
+            uses: sql
+                .generated_types()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             returns: match &sql.ret {
                 SqlReturn::Void => ("void".into(), false),
                 SqlReturn::Value(m) => (m.sql_name(), false),
@@ -112,6 +127,7 @@ fn plan_functions(
         .map(|d| GeneratedType {
             name: format!("{}.{}", quote_ident(schema), quote_ident(&d.name)),
             ddl: d.ddl(schema),
+            uses: d.uses.clone(),
         })
         .collect();
     Ok((out, generated))
@@ -143,19 +159,16 @@ fn generated_functions(plugin: &str, schema: &str) -> PluginResult<Vec<String>> 
     .map_err(spi_err)
 }
 
-/// The function with this identity, if it exists: its regprocedure text, and whether it
-/// returns `returns` (type text, set). `types` are the generated types the identity may
-/// mention: while one does not exist, neither does the function.
-fn regprocedure_text(
-    identity: &str,
-    returns: &(String, bool),
-    types: &[GeneratedType],
-) -> PluginResult<Option<(String, bool)>> {
-    for t in types.iter().filter(|t| identity.contains(&t.name)) {
-        if !type_exists(&t.name)? {
+/// The planned function, if a function with its identity exists: its regprocedure text, and
+/// whether it returns what the plan returns (type text, set). While a generated type its
+/// signature uses does not exist, neither does the function.
+fn regprocedure_text(g: &Generated) -> PluginResult<Option<(String, bool)>> {
+    for t in &g.uses {
+        if !type_exists(t)? {
             return Ok(None);
         }
     }
+    let (identity, returns) = (&g.identity, &g.returns);
     Spi::connect(|client| {
         let rows = client.select(
             "SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, \
@@ -164,7 +177,7 @@ fn regprocedure_text(
              FROM pg_catalog.pg_proc p \
              WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)",
             None,
-            &[identity.into(), returns.0.as_str().into(), returns.1.into()],
+            &[identity.as_str().into(), returns.0.as_str().into(), returns.1.into()],
         )?;
         let mut out = None;
         for row in rows {
@@ -253,27 +266,35 @@ struct Existing {
 }
 
 /// The existing row of a plugin, locked.
-fn lock_plugin(name: &str) -> PluginResult<Option<Existing>> {
+fn lock_plugin(name: &str, typed: bool) -> PluginResult<Option<Existing>> {
+    let sql = if typed {
+        "SELECT schema_name::pg_catalog.text, created_schema, generated_types, sha256 \
+         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
+    } else {
+        "SELECT schema_name::pg_catalog.text, NULL::pg_catalog.bool, options, sha256 \
+         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
+    };
     Spi::connect_mut(|client| {
-        let rows = client.update(
-            "SELECT schema_name::pg_catalog.text, options, sha256 \
-             FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-            None,
-            &[name.into()],
-        )?;
+        let rows = client.update(sql, None, &[name.into()])?;
         let mut out = None;
         for row in rows {
-            // A row whose options do not parse (edited by hand) keeps nothing: uninstall then
+            let json = row.get::<JsonB>(3)?.map(|JsonB(j)| j);
+            // Bookkeeping that does not parse (edited by hand) keeps nothing: uninstall then
             // drops only the functions, and no schema.
-            let kept: Bookkeeping = row
-                .get::<JsonB>(2)?
-                .and_then(|JsonB(options)| serde_json::from_value(options).ok())
-                .unwrap_or_default();
+            let (created_schema, types) = if typed {
+                let types = json.and_then(|j| serde_json::from_value(j).ok());
+                (row.get::<bool>(2)?.unwrap_or(false), types.unwrap_or_default())
+            } else {
+                let legacy: LegacyOptions = json
+                    .and_then(|j| serde_json::from_value(j).ok())
+                    .unwrap_or_default();
+                (legacy.created_schema, legacy.types)
+            };
             out = Some(Existing {
                 schema: row.get::<String>(1)?.unwrap_or_default(),
-                created_schema: kept.created_schema,
-                types: kept.types,
-                sha256: row.get::<String>(3)?.unwrap_or_default(),
+                created_schema,
+                types,
+                sha256: row.get::<String>(4)?.unwrap_or_default(),
             });
         }
         Ok(out)
@@ -352,25 +373,47 @@ fn check_capabilities(
     Ok(out)
 }
 
-pub fn install_plugin(
-    name: &str,
-    bytes: &[u8],
-    opts: InstallOptions<'_>,
-) -> PluginResult<Vec<(String, String, String)>> {
-    let replace = opts.replace;
-    require_admin("install plugins")?;
-    require_writable("install plugins")?;
+/// Check the plugin's name and its schema's; returns the schema.
+fn check_names<'a>(name: &'a str, schema: Option<&'a str>) -> PluginResult<&'a str> {
     if !valid_name(name) {
         return Err(PluginError::InvalidArgument(format!(
             "invalid plugin name \"{name}\": use lower-case letters, digits and underscores, starting with a letter"
         )));
     }
-    let schema = opts.schema.unwrap_or(name);
+    let schema = schema.unwrap_or(name);
     if !valid_name(schema) || schema.starts_with("pg_") || schema == "wasm" {
         return Err(PluginError::InvalidArgument(format!(
             "invalid schema name \"{schema}\" for a plugin"
         )));
     }
+    Ok(schema)
+}
+
+/// A component that passed its checks: compiled, with its granted capabilities.
+struct Checked {
+    sha256: String,
+    compiled: std::rc::Rc<CompiledPlugin>,
+    capabilities: Vec<String>,
+}
+
+impl Checked {
+    /// The volatility and parallel safety of the plugin's generated functions.
+    fn volatility(&self, deterministic: bool) -> &'static str {
+        if deterministic {
+            "IMMUTABLE PARALLEL SAFE"
+        } else if self.capabilities.iter().any(|c| c == "query") {
+            // Reads the database in the caller's snapshot; subtransactions (which catching a
+            // query's errors needs) are not allowed in parallel mode.
+            "STABLE PARALLEL UNSAFE"
+        } else {
+            "VOLATILE PARALLEL UNSAFE"
+        }
+    }
+}
+
+/// Check the bytes (size, sha256), compile them, and check their imports against
+/// `deterministic` and the granted capabilities.
+fn check_component(bytes: &[u8], opts: &InstallOptions<'_>) -> PluginResult<Checked> {
     if bytes.len() > guc::max_component_bytes() {
         return Err(PluginError::ComponentTooLarge(format!(
             "component of {} bytes exceeds wasm.max_component_size ({} MB)",
@@ -400,82 +443,87 @@ pub fn install_plugin(
         }
     }
     let capabilities = check_capabilities(&compiled, opts.capabilities, opts.deterministic)?;
-    let volatility = if opts.deterministic {
-        "IMMUTABLE PARALLEL SAFE"
-    } else if capabilities.iter().any(|c| c == "query") {
-        // Reads the database in the caller's snapshot; subtransactions (which catching a
-        // query's errors needs) are not allowed in parallel mode.
-        "STABLE PARALLEL UNSAFE"
-    } else {
-        "VOLATILE PARALLEL UNSAFE"
-    };
-    let wit = decode_wit(bytes);
-    let (planned, planned_types) = plan_functions(name, schema, &compiled, volatility, &wit.names)?;
+    Ok(Checked {
+        sha256,
+        compiled,
+        capabilities,
+    })
+}
 
-    let existing = lock_plugin(name)?;
-    if existing.is_some() && !replace {
-        return Err(PluginError::DuplicatePlugin(format!(
-            "plugin \"{name}\" is already installed"
-        )));
-    }
-    let mut created_schema = existing
-        .as_ref()
-        .is_some_and(|e| e.schema == schema && e.created_schema);
-    // Generated types whose definition stays are kept; the others are dropped, and with them
-    // every kept type and function that mentions one.
-    let old_types = existing
-        .as_ref()
-        .map(|e| e.types.clone())
-        .unwrap_or_default();
-    let mut drop_types: Vec<GeneratedType> = old_types
+/// What a replace drops of the old generated types: those whose definition changes, and every
+/// kept one that uses a dropped one, transitively. A kept type is also a planned one, so the
+/// mapping (`planned`) says what it uses.
+fn types_to_drop(old: &[GeneratedType], planned: &[GeneratedType]) -> Vec<GeneratedType> {
+    let mut drop: Vec<GeneratedType> = old
         .iter()
-        .filter(|t| !planned_types.contains(t))
+        .filter(|t| !planned.contains(t))
         .cloned()
         .collect();
     loop {
-        let more: Vec<GeneratedType> = old_types
+        let uses_dropped = |t: &&GeneratedType| {
+            t.uses
+                .iter()
+                .any(|used| drop.iter().any(|d| d.name == *used))
+        };
+        let more: Vec<GeneratedType> = planned
             .iter()
-            .filter(|t| !drop_types.contains(t))
-            .filter(|t| drop_types.iter().any(|d| t.ddl.contains(&d.name)))
+            .filter(|t| old.contains(t) && !drop.contains(t))
+            .filter(uses_dropped)
             .cloned()
             .collect();
         if more.is_empty() {
-            break;
+            return drop;
         }
-        drop_types.extend(more);
+        drop.extend(more);
     }
-    let mentions_dropped = |text: &str| drop_types.iter().any(|d| text.contains(&d.name));
-    // Functions can only exist in a schema that exists (and their lookup needs it to).
-    let schema_present = schema_exists(schema)?;
-    if let Some(old) = &existing {
-        // Keep the functions whose identity and return type stay (grants and dependent views
-        // survive); drop the others.
-        let mut keep = Vec::new();
-        for g in planned.iter().filter(|_| schema_present) {
-            if let Some((ident, true)) = regprocedure_text(&g.identity, &g.returns, &planned_types)?
-                && !mentions_dropped(&g.ddl)
-            {
-                keep.push(ident);
-            }
-        }
-        let dropped: Vec<String> = generated_functions(name, &old.schema)?
-            .into_iter()
-            .filter(|i| !keep.contains(i))
-            .collect();
-        let type_names: Vec<String> = drop_types.iter().map(|t| t.name.clone()).collect();
-        refuse_dependents(name, "replace", &type_names, &dropped)?;
-        for ident in &dropped {
-            run(&format!("DROP FUNCTION {ident}"))?;
-        }
-        for t in old_types.iter().rev().filter(|t| drop_types.contains(t)) {
-            run(&format!("DROP TYPE {}", t.name))?;
+}
+
+/// For a replace: drop the old plugin's functions that do not stay as they are (same
+/// identity and return, no dropped type in their signature), then `drop_types`, unless user
+/// objects depend on any of them (`2BP01`).
+fn drop_replaced(
+    name: &str,
+    old: &Existing,
+    planned: &[Generated],
+    drop_types: &[GeneratedType],
+    schema_present: bool,
+) -> PluginResult<()> {
+    let dropped_type = |used: &String| drop_types.iter().any(|d| d.name == *used);
+    let mut keep = Vec::new();
+    for g in planned.iter().filter(|_| schema_present) {
+        if let Some((ident, true)) = regprocedure_text(g)?
+            && !g.uses.iter().any(dropped_type)
+        {
+            keep.push(ident);
         }
     }
-    // Never take over a function that is not this plugin's: another plugin's export or a
-    // user's function with the same name and argument types in the schema.
+    let dropped: Vec<String> = generated_functions(name, &old.schema)?
+        .into_iter()
+        .filter(|i| !keep.contains(i))
+        .collect();
+    let type_names: Vec<String> = drop_types.iter().map(|t| t.name.clone()).collect();
+    refuse_dependents(name, "replace", &type_names, &dropped)?;
+    for ident in &dropped {
+        run(&format!("DROP FUNCTION {ident}"))?;
+    }
+    for t in old.types.iter().rev().filter(|t| drop_types.contains(t)) {
+        run(&format!("DROP TYPE {}", t.name))?;
+    }
+    Ok(())
+}
+
+/// Refuse to take over a function or type that is not this plugin's: another plugin's
+/// export, or a user's object with the same name (and argument types) in the schema.
+fn refuse_taken(
+    name: &str,
+    schema: &str,
+    planned: &[Generated],
+    new_types: &[&GeneratedType],
+    schema_present: bool,
+) -> PluginResult<()> {
     let ours: Vec<String> = generated_functions(name, schema)?;
     for g in planned.iter().filter(|_| schema_present) {
-        if let Some((ident, _)) = regprocedure_text(&g.identity, &g.returns, &planned_types)?
+        if let Some((ident, _)) = regprocedure_text(g)?
             && !ours.contains(&ident)
         {
             return Err(PluginError::FunctionTaken(format!(
@@ -483,84 +531,163 @@ pub fn install_plugin(
             )));
         }
     }
-    if !schema_present {
-        run(&format!("CREATE SCHEMA {}", quote_ident(schema)))?;
-        created_schema = true;
-    }
-    let kept_types: Vec<&GeneratedType> = old_types
-        .iter()
-        .filter(|t| !drop_types.contains(t))
-        .collect();
-    for t in &planned_types {
-        if !kept_types.contains(&t) && type_exists(&t.name)? {
+    for t in new_types {
+        if type_exists(&t.name)? {
             return Err(PluginError::TypeTaken(format!(
                 "type {} already exists and does not belong to plugin \"{name}\"; install it into another schema with schema => …",
                 t.name
             )));
         }
     }
-    for t in &planned_types {
-        if !kept_types.contains(&t) {
-            run(&t.ddl)?;
-            run(&format!(
-                "COMMENT ON TYPE {} IS {}",
-                t.name,
-                quote_literal(&format!("generated by wasm plugin {name}"))
-            ))?;
-        }
-    }
-    let exports: Vec<ExportEntry<'_>> = planned
+    Ok(())
+}
+
+/// The catalog row's new state.
+struct Row<'a> {
+    name: &'a str,
+    schema: &'a str,
+    bytes: &'a [u8],
+    wit: &'a str,
+    checked: &'a Checked,
+    deterministic: bool,
+    created_schema: bool,
+    types: &'a [GeneratedType],
+    planned: &'a [Generated],
+}
+
+/// Insert or update the plugin's row, in the typed layout or, while the extension's SQL
+/// predates it, the legacy one.
+fn write_row(row: &Row<'_>, update: bool, typed: bool) -> PluginResult<()> {
+    let exports: Vec<ExportEntry<'_>> = row
+        .planned
         .iter()
         .map(|g| ExportEntry {
             export: &g.export,
             function: &g.signature,
         })
         .collect();
-    let options = Bookkeeping {
-        created_schema,
-        deterministic: opts.deterministic,
-        types: planned_types.clone(),
-        capabilities,
-    };
     let to_json = |what: &str, v: Result<Json, serde_json::Error>| {
         v.map_err(|e| PluginError::Internal(format!("cannot record the plugin's {what}: {e}")))
     };
     let exports = to_json("exports", serde_json::to_value(exports))?;
-    let options = to_json("options", serde_json::to_value(options))?;
-    let upsert = if existing.is_some() {
-        "UPDATE wasm.plugins SET version = version OPERATOR(pg_catalog.+) 1, schema_name = $2, bytes = $3, \
-         sha256 = $4, wit = $5, exports = $6, options = $7, owner = CURRENT_USER, installed_at = pg_catalog.now() \
-         WHERE name OPERATOR(pg_catalog.=) $1"
+    let mut args = vec![
+        row.name.into(),
+        row.schema.into(),
+        row.bytes.into(),
+        row.checked.sha256.as_str().into(),
+        row.wit.into(),
+        JsonB(exports).into(),
+    ];
+    let (update_sql, insert_sql) = if typed {
+        let types = to_json("types", serde_json::to_value(row.types))?;
+        args.extend([
+            row.deterministic.into(),
+            row.checked.capabilities.clone().into(),
+            row.created_schema.into(),
+            JsonB(types).into(),
+        ]);
+        (
+            "UPDATE wasm.plugins SET version = version OPERATOR(pg_catalog.+) 1, schema_name = $2, bytes = $3, \
+             sha256 = $4, wit = $5, exports = $6, deterministic = $7, capabilities = $8, created_schema = $9, \
+             generated_types = $10, owner = CURRENT_USER, installed_at = pg_catalog.now() \
+             WHERE name OPERATOR(pg_catalog.=) $1",
+            "INSERT INTO wasm.plugins (name, schema_name, bytes, sha256, wit, exports, deterministic, \
+             capabilities, created_schema, generated_types) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
     } else {
-        "INSERT INTO wasm.plugins (name, schema_name, bytes, sha256, wit, exports, options) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        let legacy = LegacyOptions {
+            created_schema: row.created_schema,
+            deterministic: row.deterministic,
+            types: row.types.to_vec(),
+            capabilities: row.checked.capabilities.clone(),
+        };
+        args.push(JsonB(to_json("options", serde_json::to_value(legacy))?).into());
+        (
+            "UPDATE wasm.plugins SET version = version OPERATOR(pg_catalog.+) 1, schema_name = $2, bytes = $3, \
+             sha256 = $4, wit = $5, exports = $6, options = $7, owner = CURRENT_USER, installed_at = pg_catalog.now() \
+             WHERE name OPERATOR(pg_catalog.=) $1",
+            "INSERT INTO wasm.plugins (name, schema_name, bytes, sha256, wit, exports, options) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
     };
-    Spi::run_with_args(
-        upsert,
-        &[
-            name.into(),
-            schema.into(),
-            bytes.into(),
-            sha256.as_str().into(),
-            wit.text.as_str().into(),
-            JsonB(exports).into(),
-            JsonB(options).into(),
-        ],
-    )
-    .map_err(spi_err)?;
+    let sql = if update { update_sql } else { insert_sql };
+    Spi::run_with_args(sql, &args).map_err(spi_err)
+}
+
+pub fn install_plugin(
+    name: &str,
+    bytes: &[u8],
+    opts: InstallOptions<'_>,
+) -> PluginResult<Vec<(String, String, String)>> {
+    require_admin("install plugins")?;
+    require_writable("install plugins")?;
+    let schema = check_names(name, opts.schema)?;
+    let checked = check_component(bytes, &opts)?;
+    let wit = decode_wit(bytes);
+    let volatility = checked.volatility(opts.deterministic);
+    let (planned, planned_types) =
+        plan_functions(name, schema, &checked.compiled, volatility, &wit.names)?;
+
+    let typed = super::typed_catalog()?;
+    let existing = lock_plugin(name, typed)?;
+    if existing.is_some() && !opts.replace {
+        return Err(PluginError::DuplicatePlugin(format!(
+            "plugin \"{name}\" is already installed"
+        )));
+    }
+    let old_types = existing
+        .as_ref()
+        .map(|e| e.types.clone())
+        .unwrap_or_default();
+    let drop_types = types_to_drop(&old_types, &planned_types);
+    // Functions can only exist in a schema that exists (and their lookup needs it to).
+    let schema_present = schema_exists(schema)?;
+    if let Some(old) = &existing {
+        drop_replaced(name, old, &planned, &drop_types, schema_present)?;
+    }
+    let kept = |t: &&GeneratedType| old_types.contains(t) && !drop_types.contains(t);
+    let new_types: Vec<&GeneratedType> = planned_types.iter().filter(|t| !kept(t)).collect();
+    refuse_taken(name, schema, &planned, &new_types, schema_present)?;
+    let mut created_schema = existing
+        .as_ref()
+        .is_some_and(|e| e.schema == schema && e.created_schema);
+    if !schema_present {
+        run(&format!("CREATE SCHEMA {}", quote_ident(schema)))?;
+        created_schema = true;
+    }
+    for t in &new_types {
+        run(&t.ddl)?;
+        run(&format!(
+            "COMMENT ON TYPE {} IS {}",
+            t.name,
+            quote_literal(&format!("generated by wasm plugin {name}"))
+        ))?;
+    }
+    let row = Row {
+        name,
+        schema,
+        bytes,
+        wit: &wit.text,
+        checked: &checked,
+        deterministic: opts.deterministic,
+        created_schema,
+        types: &planned_types,
+        planned: &planned,
+    };
+    write_row(&row, existing.is_some(), typed)?;
     invalidate_local();
     discard_instances();
     broadcast_change(
         existing
             .as_ref()
             .map(|e| e.sha256.as_str())
-            .filter(|old| *old != sha256),
+            .filter(|old| *old != checked.sha256),
     )?;
     let mut rows = Vec::new();
     for g in planned {
         run(&g.ddl)?;
         run(&g.comment)?;
-        rows.push((g.signature, g.export, compiled.sha256.clone()));
+        rows.push((g.signature, g.export, checked.sha256.clone()));
     }
     Ok(rows)
 }
@@ -573,7 +700,7 @@ pub fn uninstall_plugin(name: &str) -> PluginResult<()> {
         created_schema,
         types,
         sha256,
-    }) = lock_plugin(name)?
+    }) = lock_plugin(name, super::typed_catalog()?)?
     else {
         return Err(PluginError::UndefinedPlugin(
             format!("plugin \"{name}\" is not installed"),
@@ -621,7 +748,49 @@ pub fn uninstall_plugin(name: &str) -> PluginResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::valid_name;
+    use super::{GeneratedType, types_to_drop, valid_name};
+
+    fn ty(name: &str, ddl: &str, uses: &[&str]) -> GeneratedType {
+        GeneratedType {
+            name: name.into(),
+            ddl: ddl.into(),
+            uses: uses.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+
+    fn names(types: &[GeneratedType]) -> Vec<&str> {
+        types.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_replace_drops_changed_types_and_what_uses_them() {
+        let point = ty("p.point", "AS (x float8)", &[]);
+        let line = ty("p.line", "AS (a p.point)", &["p.point"]);
+        let path = ty("p.path", "AS (l p.line[])", &["p.line"]);
+        let color = ty("p.color", "AS ENUM ('red')", &[]);
+        let old = [point.clone(), line.clone(), path.clone(), color.clone()];
+        // Nothing changes: nothing is dropped.
+        assert!(types_to_drop(&old, &old).is_empty());
+        // point changes: line and path, whose DDL text is unchanged, use it and go too.
+        let point2 = ty("p.point", "AS (x float8, y float8)", &[]);
+        let planned = [point2, line.clone(), path.clone(), color.clone()];
+        assert_eq!(
+            names(&types_to_drop(&old, &planned)),
+            ["p.point", "p.line", "p.path"]
+        );
+        // A type that is no longer planned is dropped; an unrelated one stays.
+        assert_eq!(
+            names(&types_to_drop(&old, &[point, line, path])),
+            ["p.color"]
+        );
+        // A name that merely contains a dropped one's is not a use.
+        let pointy = ty("p.point_x", "AS (q p.pointy)", &[]);
+        let old = [ty("p.point", "AS (x int)", &[]), pointy.clone()];
+        assert_eq!(
+            names(&types_to_drop(&old, &[pointy])),
+            ["p.point"]
+        );
+    }
 
     #[test]
     fn plugin_names_are_lower_case_identifiers() {

@@ -101,6 +101,19 @@ fn plugins_relid() -> PluginResult<pg_sys::Oid> {
     Ok(oid)
 }
 
+/// Whether `wasm.plugins` keeps its bookkeeping in typed columns (`deterministic`,
+/// `capabilities`, `created_schema`, `generated_types`; extension version 0.3.0 on). A library
+/// newer than the extension's SQL (the package upgraded but `ALTER EXTENSION pg_component
+/// UPDATE` not yet run, or a standby of a primary that has not run it) reads and writes the
+/// older layout, where they lived in the `options` jsonb. A syscache lookup: no SPI, no XID.
+pub fn typed_catalog() -> PluginResult<bool> {
+    let relid = plugins_relid()?;
+    // SAFETY: a syscache lookup of an attribute by relation OID and a NUL-terminated name;
+    // a missing attribute returns InvalidAttrNumber.
+    let attnum = unsafe { pg_sys::get_attnum(relid, c"capabilities".as_ptr()) };
+    Ok(attnum != pg_sys::InvalidAttrNumber as pg_sys::AttrNumber)
+}
+
 /// Run a query through SPI in read-only mode and map its rows. Unlike pgrx's `Spi::get_one*`
 /// and `Spi::run*`, this does not mark the transaction as writing, so it takes no transaction
 /// ID: it works on a hot standby, in a parallel worker and in a read-only transaction.
@@ -199,21 +212,24 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
     }
     plugins_relid()?;
     sweep_cache_once()?;
-    let row = select_rows(
+    let sql = if typed_catalog()? {
+        "SELECT sha256, schema_name::pg_catalog.text, deterministic, \
+                'query' OPERATOR(pg_catalog.=) ANY (capabilities) \
+         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
+    } else {
         "SELECT sha256, schema_name::pg_catalog.text, \
                 COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false), \
                 COALESCE(options OPERATOR(pg_catalog.->) 'capabilities' OPERATOR(pg_catalog.?) 'query', false) \
-         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
-        &[name.into()],
-        |row| {
-            Ok((
-                row.get::<String>(1)?.unwrap_or_default(),
-                row.get::<String>(2)?.unwrap_or_default(),
-                row.get::<bool>(3)?.unwrap_or(false),
-                row.get::<bool>(4)?.unwrap_or(false),
-            ))
-        },
-    )?
+         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
+    };
+    let row = select_rows(sql, &[name.into()], |row| {
+        Ok((
+            row.get::<String>(1)?.unwrap_or_default(),
+            row.get::<String>(2)?.unwrap_or_default(),
+            row.get::<bool>(3)?.unwrap_or(false),
+            row.get::<bool>(4)?.unwrap_or(false),
+        ))
+    })?
     .into_iter()
     .next();
     let Some((sha256, schema, deterministic, reads_database)) = row else {

@@ -179,6 +179,29 @@ mod tests {
                 "CREATE TYPE \"shop\".\"line_item\" AS (\"unit_price\" bigint, \"at\" \"shop\".\"point\", \"tags\" text[], \"pair\" \"shop\".\"line_item_pair\", \"color\" \"shop\".\"color\", \"perms\" text[], \"shape\" jsonb)",
             ]
         );
+        // What each type and the function use is known from the mapping, not from DDL text.
+        let uses: Vec<(&str, Vec<&str>)> = plan
+            .defs
+            .iter()
+            .map(|d| (d.name.as_str(), d.uses.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            uses,
+            [
+                ("point", vec![]),
+                ("line_item_pair", vec![]),
+                ("color", vec![]),
+                (
+                    "line_item",
+                    vec![
+                        "\"shop\".\"point\"",
+                        "\"shop\".\"line_item_pair\"",
+                        "\"shop\".\"color\""
+                    ]
+                ),
+            ]
+        );
+        assert_eq!(sql.generated_types(), ["\"shop\".\"line_item\""]);
     }
 
     #[test]

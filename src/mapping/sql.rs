@@ -117,6 +117,9 @@ pub struct SqlTypeDef {
     /// The WIT type it stands for.
     pub wit: WitType,
     pub body: SqlTypeBody,
+    /// The other generated types its attributes use (quoted, qualified as in `ddl`): what must
+    /// be dropped with it, known from the mapping rather than read back from DDL text.
+    pub uses: Vec<String>,
 }
 
 impl SqlTypeDef {
@@ -194,24 +197,28 @@ impl<'a> TypePlan<'a> {
             name = format!("{base}_{n}");
             n += 1;
         }
+        let mut uses = Vec::new();
+        let mut attr = |plan: &mut Self, t: &WitType, attr: String, hint: String| {
+            let m = plan.map(t, &hint)?;
+            if let SqlBase::Generated(used) = &m.sql
+                && !uses.contains(used)
+            {
+                uses.push(used.clone());
+            }
+            Ok::<_, String>((attr, m.sql_name()))
+        };
         let body = match ty {
             WitType::Record(fields) => SqlTypeBody::Composite(
                 fields
                     .iter()
-                    .map(|(f, t)| {
-                        let m = self.map(t, &format!("{name}_{}", sql_ident(f)))?;
-                        Ok((sql_ident(f), m.sql_name()))
-                    })
+                    .map(|(f, t)| attr(self, t, sql_ident(f), format!("{name}_{}", sql_ident(f))))
                     .collect::<Result<_, String>>()?,
             ),
             WitType::Tuple(items) => SqlTypeBody::Composite(
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| {
-                        let m = self.map(t, &format!("{name}_f{i}"))?;
-                        Ok((format!("f{i}"), m.sql_name()))
-                    })
+                    .map(|(i, t)| attr(self, t, format!("f{i}"), format!("{name}_f{i}")))
                     .collect::<Result<_, String>>()?,
             ),
             WitType::Enum(cases) => SqlTypeBody::Enum(cases.clone()),
@@ -222,6 +229,7 @@ impl<'a> TypePlan<'a> {
             name: name.clone(),
             wit: ty.clone(),
             body,
+            uses,
         });
         Ok(self.qualified(&name))
     }
@@ -385,6 +393,24 @@ impl SqlSignature {
     pub fn of(sig: &ExportSig) -> Result<SqlSignature, String> {
         let names = std::collections::HashMap::new();
         TypePlan::new(None, &names).signature("export", sig)
+    }
+
+    /// The generated types the signature mentions (quoted, qualified): a function must be
+    /// dropped before any of them is.
+    pub fn generated_types(&self) -> Vec<&str> {
+        let ret = match &self.ret {
+            SqlReturn::Void => None,
+            SqlReturn::Value(m) | SqlReturn::Set(m) => Some(m),
+        };
+        let mut out: Vec<&str> = Vec::new();
+        for m in self.params.iter().map(|(_, m)| m).chain(ret) {
+            if let SqlBase::Generated(name) = &m.sql
+                && !out.contains(&name.as_str())
+            {
+                out.push(name);
+            }
+        }
+        out
     }
 
     /// STRICT when no parameter is an option: NULL in, NULL out, without calling the guest.

@@ -3,7 +3,8 @@
 SELECT function, export FROM wasm.install('slugify', decode(:'slugify', 'base64'));
 
 SELECT name, version, schema_name, size > 0 AS has_bytes, length(sha256) AS sha_len,
-       jsonb_array_length(exports) AS exports, options
+       jsonb_array_length(exports) AS exports, options,
+       deterministic, capabilities, created_schema, generated_types
 FROM wasm.plugins;
 SELECT wit FROM wasm.plugins WHERE name = 'slugify';
 

@@ -9,7 +9,7 @@ SELECT * FROM wasm.install('enrich', decode(:'enrich', 'base64'), capabilities =
 SELECT count(*) FROM wasm.plugins WHERE name = 'enrich';
 SELECT function FROM wasm.install('enrich', decode(:'enrich', 'base64'), capabilities => '{query,query}') ORDER BY 1;
 -- The grant is recorded; the functions are STABLE PARALLEL UNSAFE.
-SELECT options->'capabilities' AS capabilities FROM wasm.plugins WHERE name = 'enrich';
+SELECT capabilities FROM wasm.plugins WHERE name = 'enrich';
 SELECT p.oid::regprocedure, p.provolatile, p.proparallel FROM pg_proc p
 WHERE p.pronamespace = 'enrich'::regnamespace ORDER BY 1::text;
 -- A hand-written function may be STABLE, not IMMUTABLE or PARALLEL SAFE.

@@ -128,7 +128,7 @@ CREATE VIEW pv AS SELECT (shapes.echo_point(ROW(1, 2))).x;
 SELECT count(*) FROM wasm.install('shapes', decode(:'shapes2', 'base64'), replace => true);
 SELECT shapes.echo_point(ROW(1, 2)), shapes.area('"empty"');
 SELECT version, sha256 = encode(sha256(decode(:'shapes', 'base64')), 'hex') AS same_bytes,
-       jsonb_array_length(options -> 'types') AS types
+       jsonb_array_length(generated_types) AS types
 FROM wasm.plugins WHERE name = 'shapes';
 DROP VIEW pv;
 DROP TABLE places;
