@@ -240,6 +240,21 @@ check "every one of them answered" equals 10000 "$(grep -c '^France$' "$base/loo
 exec 4>&-
 wait "$loop_pid" 2>/dev/null || true
 
+echo "# a query plugin in a LATIN1 database: what guests read is converted to UTF-8"
+cluster_psql "$pport" postgres -q -c "DROP DATABASE IF EXISTS latin1" \
+    -c "CREATE DATABASE latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+ql() { PGCLIENTENCODING=UTF8 cluster_psql "$pport" latin1 -qAt "$@"; }
+ql -c "CREATE EXTENSION pg_component" \
+    -c "CREATE TABLE public.countries (code text PRIMARY KEY, name text)" \
+    -c "INSERT INTO public.countries VALUES ('qc', 'Québec')"
+install_into latin1 enrich enrich "capabilities => '{query}'"
+# The guest renders the row as "text(<name>)"; typed calls hand its UTF-8 back as it is, so
+# the bytes of the result are the UTF-8 of what the guest read.
+check "a guest reads non-ASCII text of a LATIN1 database as the same characters" \
+    equals "t" "$(ql -c "SELECT convert_from(convert_to(r, 'LATIN1'), 'UTF8') = 'text(Québec)' FROM enrich.probe(ARRAY['SELECT name FROM public.countries WHERE code = ''qc''']) r")"
+check "the database compares and measures that text in its own encoding (one byte for é)" \
+    equals "boolean(true),int(6)" "$(ql -c "SELECT r FROM enrich.probe(ARRAY['SELECT name = convert_from(''\\x5175c3a9626563'', ''UTF8''), octet_length(name) FROM public.countries WHERE code = ''qc''']) r")"
+
 echo "# 6. ALTER EXTENSION pg_component UPDATE from 0.1.0 (installs at 0.1.0 and at 0.2.0)"
 sharedir="$("$PG_CONFIG" --sharedir)/extension"
 install -m 644 "$root/tests/upgrade/pg_component--0.1.0.sql" "$sharedir/pg_component--0.1.0.sql"

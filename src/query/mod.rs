@@ -10,6 +10,7 @@
 //! on hot standbys. A cancel or `statement_timeout` is not handed to the guest: it ends the
 //! guest call (see [`Interrupted`]).
 
+use std::borrow::Cow;
 use std::ffi::{CStr, CString};
 
 use pgrx::pg_sys;
@@ -77,8 +78,8 @@ pub type QueryResult<T> = Result<Result<T, SqlError>, Interrupted>;
 /// A planned statement, kept (`SPI_keepplan`) until [`Statement::drop`] frees it.
 pub struct Statement {
     plan: pg_sys::SPIPlanPtr,
-    /// The types of $1…$n.
-    params: Vec<pg_sys::Oid>,
+    /// The types of $1…$n, with their declared type modifiers (`varchar(3)`: 7; -1: none).
+    params: Vec<(pg_sys::Oid, i32)>,
     /// The result columns (empty for a statement that returns none).
     pub columns: Vec<Column>,
 }
@@ -212,6 +213,67 @@ fn with_spi<T>(f: impl FnOnce() -> Result<T, SqlError>) -> Result<T, SqlError> {
     }
 }
 
+/// Whether the database's encoding is UTF-8, the guests' encoding (then text needs no
+/// conversion either way).
+fn utf8_database() -> bool {
+    // SAFETY: reads the backend's database encoding, fixed for its life.
+    unsafe { pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 }
+}
+
+/// A guest's UTF-8 string as a NUL-terminated string in the database's encoding. A character
+/// the database's encoding lacks raises `22P05` (caught by `guarded`); a NUL is `22021`.
+fn to_server(s: &str, what: &str) -> Result<CString, SqlError> {
+    let nul = || SqlError::new("22021", format!("{what} contains a NUL character"));
+    if utf8_database() {
+        return CString::new(s).map_err(|_| nul());
+    }
+    // SAFETY: converts `len` bytes of UTF-8; returns them or a palloc'd NUL-terminated copy
+    // in the server's encoding; raises on a character it cannot convert.
+    let converted = unsafe {
+        let out = pg_sys::pg_any_to_server(
+            s.as_ptr().cast(),
+            s.len() as i32,
+            pg_sys::pg_enc::PG_UTF8 as i32,
+        );
+        if out.cast_const() == s.as_ptr().cast() {
+            s.as_bytes().to_vec()
+        } else {
+            CStr::from_ptr(out).to_bytes().to_vec()
+        }
+    };
+    CString::new(converted).map_err(|_| nul())
+}
+
+/// `len` bytes of text in the database's encoding, as a guest's UTF-8 string.
+///
+/// # Safety
+/// `ptr` must point to `len` readable bytes.
+unsafe fn from_server(ptr: *const std::ffi::c_char, len: usize) -> String {
+    // SAFETY: the caller's contract; the conversion returns `ptr` itself or a palloc'd
+    // NUL-terminated string in UTF-8.
+    unsafe {
+        let bytes = std::slice::from_raw_parts(ptr.cast::<u8>(), len);
+        if utf8_database() || bytes.is_ascii() {
+            return String::from_utf8_lossy(bytes).into_owned();
+        }
+        let out = pg_sys::pg_server_to_any(ptr, len as i32, pg_sys::pg_enc::PG_UTF8 as i32);
+        if out.cast_const() == ptr {
+            String::from_utf8_lossy(bytes).into_owned()
+        } else {
+            CStr::from_ptr(out).to_string_lossy().into_owned()
+        }
+    }
+}
+
+/// A NUL-terminated string in the database's encoding, as a guest's UTF-8 string.
+///
+/// # Safety
+/// `ptr` must be a valid NUL-terminated string.
+unsafe fn cstr_from_server(ptr: *const std::ffi::c_char) -> String {
+    // SAFETY: the caller's contract.
+    unsafe { from_server(ptr, CStr::from_ptr(ptr).to_bytes().len()) }
+}
+
 fn type_name(oid: pg_sys::Oid) -> String {
     // SAFETY: format_type_be accepts any OID and returns a palloc'd string.
     unsafe { CStr::from_ptr(pg_sys::format_type_be(oid)) }
@@ -229,9 +291,7 @@ fn columns_of(desc: pg_sys::TupleDesc) -> Vec<Column> {
             .map(|i| &*(*desc).attrs.as_ptr().add(i))
             .filter(|a| !a.attisdropped)
             .map(|a| Column {
-                name: CStr::from_ptr(a.attname.data.as_ptr())
-                    .to_string_lossy()
-                    .into_owned(),
+                name: cstr_from_server(a.attname.data.as_ptr()),
                 type_name: type_name(a.atttypid),
             })
             .collect()
@@ -280,18 +340,19 @@ fn spi_error(what: &str, code: i32) -> SqlError {
 
 /// Parse and plan `sql`, with `param_types` (SQL type names) for $1…$n, or inferred.
 fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError> {
-    let csql = CString::new(sql)
-        .map_err(|_| SqlError::new("22021", "the query contains a NUL character"))?;
-    // Type names resolve as in SQL (regtype input); an unknown one raises, and is caught.
+    let csql = to_server(sql, "the query")?;
+    // Type names resolve as in SQL (regtype input); an unknown one raises, and is caught. The
+    // type modifier (`varchar(3)`, `numeric(5,2)`) is kept: parameters are coerced to it.
     let mut types: Vec<pg_sys::Oid> = Vec::with_capacity(param_types.len());
+    let mut typmods: Vec<i32> = Vec::with_capacity(param_types.len());
     for name in param_types {
-        let cname = CString::new(name.as_str())
-            .map_err(|_| SqlError::new("22021", "a type name contains a NUL character"))?;
+        let cname = to_server(name, "a type name")?;
         let mut oid = pg_sys::Oid::INVALID;
         let mut typmod = -1;
         // SAFETY: parses a type name; raises (caught by `guarded`) if there is no such type.
         unsafe { pg_sys::parseTypeString(cname.as_ptr(), &mut oid, &mut typmod, false) };
         types.push(oid);
+        typmods.push(typmod);
     }
     // SAFETY: SPI is connected (`with_spi`); the plan is kept past SPI_finish and owned by the
     // returned Statement, which frees it.
@@ -339,7 +400,10 @@ fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError
             return Err(spi_error("prepare", pg_sys::SPI_result));
         }
         let params = (0..pg_sys::SPI_getargcount(plan))
-            .map(|i| pg_sys::SPI_getargtypeid(plan, i))
+            .map(|i| {
+                let typmod = typmods.get(i as usize).copied().unwrap_or(-1);
+                (pg_sys::SPI_getargtypeid(plan, i), typmod)
+            })
             .collect();
         let columns = plan_columns(plan);
         pg_sys::SPI_keepplan(plan);
@@ -351,10 +415,64 @@ fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError
     }
 }
 
-/// The datums of `params` for parameters of `types`: each value through its type's input
-/// function (so `int(7)` fits an `int4`, `text("7")` too, and `boolean(true)` does not: 22P02).
+/// The datum of a value for a parameter of a built-in type it fits as it is (`int` for the
+/// integers, `float` for the floats, `boolean`, `bytes` for `bytea`, `text` for an unmodified
+/// `text`), with no text in between; `None` for every other pair, which goes through text.
+fn direct_datum(ty: pg_sys::Oid, typmod: i32, value: &Value) -> Option<Result<pg_sys::Datum, SqlError>> {
+    let range = |name: &str, i: i64| {
+        SqlError::new("22003", format!("value {i} is out of range for type {name}"))
+    };
+    let datum = match (ty, value) {
+        (pg_sys::INT8OID, Value::Int(i)) => Ok((*i).into_datum()),
+        (pg_sys::INT4OID, Value::Int(i)) => i32::try_from(*i)
+            .map(IntoDatum::into_datum)
+            .map_err(|_| range("integer", *i)),
+        (pg_sys::INT2OID, Value::Int(i)) => i16::try_from(*i)
+            .map(IntoDatum::into_datum)
+            .map_err(|_| range("smallint", *i)),
+        (pg_sys::FLOAT8OID, Value::Float(f)) => Ok((*f).into_datum()),
+        (pg_sys::BOOLOID, Value::Boolean(b)) => Ok((*b).into_datum()),
+        (pg_sys::BYTEAOID, Value::Bytes(b)) => Ok(b.as_slice().into_datum()),
+        (pg_sys::TEXTOID, Value::Text(t)) if typmod < 0 => {
+            return Some(to_server(t, "a parameter").map(|c| {
+                // SAFETY: copies the bytes into a palloc'd text in the current context.
+                let text = unsafe {
+                    pg_sys::cstring_to_text_with_len(c.as_ptr(), c.as_bytes().len() as i32)
+                };
+                pg_sys::Datum::from(text)
+            }));
+        }
+        _ => return None,
+    };
+    Some(datum.map(|d| d.unwrap_or(pg_sys::Datum::from(0))))
+}
+
+/// The datum of a value for a parameter through its type's input function, with the declared
+/// type modifier: `int(7)` fits an `int4`, `text("7")` too, `text("abcd")` does not fit a
+/// `varchar(3)` (22001), `boolean(true)` does not fit an `int4` (22P02), and a domain's
+/// constraints are checked.
+fn input_datum(ty: pg_sys::Oid, typmod: i32, value: &Value) -> Result<pg_sys::Datum, SqlError> {
+    let text: Cow<'_, str> = match value {
+        Value::Null => return Ok(pg_sys::Datum::from(0)),
+        Value::Boolean(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        Value::Int(i) => Cow::Owned(i.to_string()),
+        Value::Float(f) => Cow::Owned(f.to_string()),
+        Value::Numeric(s) | Value::Text(s) | Value::Json(s) => Cow::Borrowed(s),
+        Value::Bytes(b) => Cow::Owned(format!("\\x{}", hex::encode(b))),
+    };
+    let mut ctext = to_server(&text, "a parameter")?.into_bytes_with_nul();
+    let (mut input, mut ioparam) = (pg_sys::Oid::INVALID, pg_sys::Oid::INVALID);
+    // SAFETY: the type exists (the plan has it); the input function gets a NUL-terminated
+    // buffer of ours and raises on a bad value, which `guarded` catches.
+    Ok(unsafe {
+        pg_sys::getTypeInputInfo(ty, &mut input, &mut ioparam);
+        pg_sys::OidInputFunctionCall(input, ctext.as_mut_ptr().cast(), ioparam, typmod)
+    })
+}
+
+/// The datums and null flags of `params` for the statement's parameters.
 fn param_datums(
-    types: &[pg_sys::Oid],
+    types: &[(pg_sys::Oid, i32)],
     params: &[Value],
 ) -> Result<(Vec<pg_sys::Datum>, Vec<std::ffi::c_char>), SqlError> {
     if types.len() != params.len() {
@@ -369,30 +487,13 @@ fn param_datums(
     }
     let mut datums = Vec::with_capacity(params.len());
     let mut nulls = Vec::with_capacity(params.len());
-    for (&ty, value) in types.iter().zip(params) {
-        let text = match value {
-            Value::Null => {
-                datums.push(pg_sys::Datum::from(0));
-                nulls.push(b'n' as std::ffi::c_char);
-                continue;
-            }
-            Value::Boolean(b) => b.to_string(),
-            Value::Int(i) => i.to_string(),
-            Value::Float(f) => f.to_string(),
-            Value::Numeric(s) | Value::Text(s) | Value::Json(s) => s.clone(),
-            Value::Bytes(b) => format!("\\x{}", hex::encode(b)),
-        };
-        let ctext = CString::new(text)
-            .map_err(|_| SqlError::new("22021", "a parameter contains a NUL character"))?;
-        let (mut input, mut ioparam) = (pg_sys::Oid::INVALID, pg_sys::Oid::INVALID);
-        // SAFETY: the type exists (the plan has it); its input function raises on a bad
-        // value, which `guarded` catches.
-        let datum = unsafe {
-            pg_sys::getTypeInputInfo(ty, &mut input, &mut ioparam);
-            pg_sys::OidInputFunctionCall(input, ctext.as_ptr().cast_mut(), ioparam, -1)
+    for (&(ty, typmod), value) in types.iter().zip(params) {
+        let datum = match direct_datum(ty, typmod, value) {
+            Some(datum) => datum?,
+            None => input_datum(ty, typmod, value)?,
         };
         datums.push(datum);
-        nulls.push(b' ' as std::ffi::c_char);
+        nulls.push(if matches!(value, Value::Null) { b'n' } else { b' ' } as std::ffi::c_char);
     }
     Ok((datums, nulls))
 }
@@ -402,8 +503,10 @@ fn param_datums(
 /// # Safety
 /// `datum` must be a non-null datum of type `ty`.
 unsafe fn to_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
-    // SAFETY: the caller's contract; each arm reads the datum as its type.
+    // SAFETY: the caller's contract; each arm reads the datum as its type. A domain's values
+    // are its base type's.
     unsafe {
+        let ty = pg_sys::getBaseType(ty);
         match ty {
             pg_sys::BOOLOID => Value::Boolean(bool::from_datum(datum, false).unwrap_or(false)),
             pg_sys::INT2OID => Value::Int(i16::from_datum(datum, false).unwrap_or(0).into()),
@@ -418,9 +521,7 @@ unsafe fn to_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
             _ => {
                 let (mut output, mut varlena) = (pg_sys::Oid::INVALID, false);
                 pg_sys::getTypeOutputInfo(ty, &mut output, &mut varlena);
-                let text = CStr::from_ptr(pg_sys::OidOutputFunctionCall(output, datum))
-                    .to_string_lossy()
-                    .into_owned();
+                let text = cstr_from_server(pg_sys::OidOutputFunctionCall(output, datum));
                 match ty {
                     pg_sys::NUMERICOID => Value::Numeric(text),
                     pg_sys::JSONOID | pg_sys::JSONBOID => Value::Json(text),

@@ -63,6 +63,13 @@ class WitWorld(wit_world.WitWorld):
         ]
         return render(lambda: query.query(sql, params))
 
+    def probe_typed(self, sql: str, param_types, params) -> str:
+        def value(p: str):
+            if p.startswith("int:") and p[4:].lstrip("-").isdigit():
+                return types.Value_Int(int(p[4:]))
+            return types.Value_Null() if p == "null" else types.Value_Text(p)
+        return render(lambda: query.prepare(sql, param_types).query([value(p) for p in params]))
+
     def count_in_batches(self, sql: str, batch: int) -> str:
         try:
             rows = query.prepare(sql, []).open([])

@@ -31,6 +31,18 @@ SELECT * FROM enrich.probe(ARRAY[
 SELECT enrich.probe_params('SELECT $1::int8, $2::float8, $3::numeric, $4::text, $5::bytea, $6::jsonb, $7::bool, $8::int4');
 SELECT enrich.probe_params('SELECT $7::int4, $1, $2, $3, $4, $5, $6, $8');
 SELECT enrich.probe_params('SELECT $1');
+-- Declared parameter types keep their modifiers, ranges and domain constraints; a domain's
+-- values come back as its base type's.
+CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+SELECT enrich.probe_typed('SELECT $1, $2', ARRAY['varchar(3)', 'numeric(5,2)'], ARRAY['abc', '1.234']);
+SELECT enrich.probe_typed('SELECT $1', ARRAY['varchar(3)'], ARRAY['abcd']);
+SELECT enrich.probe_typed('SELECT $1, $2, $3', ARRAY['int2', 'int4', 'int8'], ARRAY['int:-32768', 'int:2147483647', 'int:-9223372036854775808']);
+SELECT enrich.probe_typed('SELECT $1', ARRAY['int2'], ARRAY['int:32768']);
+SELECT enrich.probe_typed('SELECT $1', ARRAY['int4'], ARRAY['int:-2147483649']);
+SELECT enrich.probe_typed('SELECT $1, $2', ARRAY['posint', 'text'], ARRAY['int:5', 'null']);
+SELECT enrich.probe_typed('SELECT $1', ARRAY['posint'], ARRAY['int:0']);
+SELECT enrich.probe_typed('SELECT $1', ARRAY['no_such_type'], ARRAY['x']);
+SELECT * FROM enrich.probe(ARRAY['SELECT 5::posint, ''{1,2}''::int[]']);
 
 -- Errors go to the guest, which goes on: the next query in the same call works.
 SELECT * FROM enrich.probe(ARRAY['SELEC 1', 'SELECT * FROM public.no_such_table', 'SELECT 1/0', 'SELECT $2::int', 'SELECT 42']);
@@ -120,6 +132,9 @@ SELECT p.q, p.rust = p.python AS same, p.python FROM (
 SELECT enrich_py.probe_params('SELECT $1::int8, $2::float8, $3::numeric, $4::text, $5::bytea, $6::jsonb, $7::bool, $8::int4')
      = enrich.probe_params('SELECT $1::int8, $2::float8, $3::numeric, $4::text, $5::bytea, $6::jsonb, $7::bool, $8::int4') AS same_params;
 SELECT enrich_py.count_in_batches('SELECT generate_series(1, 1000)', 64);
+SELECT t, enrich_py.probe_typed('SELECT $1, $2', t, ARRAY['int:-7', 'abcd'])
+          = enrich.probe_typed('SELECT $1, $2', t, ARRAY['int:-7', 'abcd']) AS same_typed
+FROM (VALUES (ARRAY['int2', 'text']), (ARRAY['posint', 'text']), (ARRAY['int8', 'varchar(3)'])) v(t);
 SELECT wasm.uninstall('enrich_py');
 
 DROP FUNCTION public.country(text);

@@ -83,6 +83,18 @@ impl Guest for Enrich {
         render(query::query(&sql, &params))
     }
 
+    fn probe_typed(sql: String, param_types: Vec<String>, params: Vec<String>) -> String {
+        let params: Vec<Value> = params
+            .into_iter()
+            .map(|p| match p.strip_prefix("int:").map(str::parse::<i64>) {
+                Some(Ok(i)) => Value::Int(i),
+                _ if p == "null" => Value::Null,
+                _ => Value::Text(p),
+            })
+            .collect();
+        render(query::prepare(&sql, &param_types).and_then(|s| s.query(&params)))
+    }
+
     fn count_in_batches(sql: String, batch: u32) -> String {
         let statement = match query::prepare(&sql, &[]) {
             Ok(s) => s,
