@@ -177,7 +177,11 @@ fn regprocedure_text(g: &Generated) -> PluginResult<Option<(String, bool)>> {
              FROM pg_catalog.pg_proc p \
              WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)",
             None,
-            &[identity.as_str().into(), returns.0.as_str().into(), returns.1.into()],
+            &[
+                identity.as_str().into(),
+                returns.0.as_str().into(),
+                returns.1.into(),
+            ],
         )?;
         let mut out = None;
         for row in rows {
@@ -283,7 +287,10 @@ fn lock_plugin(name: &str, typed: bool) -> PluginResult<Option<Existing>> {
             // drops only the functions, and no schema.
             let (created_schema, types) = if typed {
                 let types = json.and_then(|j| serde_json::from_value(j).ok());
-                (row.get::<bool>(2)?.unwrap_or(false), types.unwrap_or_default())
+                (
+                    row.get::<bool>(2)?.unwrap_or(false),
+                    types.unwrap_or_default(),
+                )
             } else {
                 let legacy: LegacyOptions = json
                     .and_then(|j| serde_json::from_value(j).ok())
@@ -786,10 +793,7 @@ mod tests {
         // A name that merely contains a dropped one's is not a use.
         let pointy = ty("p.point_x", "AS (q p.pointy)", &[]);
         let old = [ty("p.point", "AS (x int)", &[]), pointy.clone()];
-        assert_eq!(
-            names(&types_to_drop(&old, &[pointy])),
-            ["p.point"]
-        );
+        assert_eq!(names(&types_to_drop(&old, &[pointy])), ["p.point"]);
     }
 
     #[test]

@@ -418,9 +418,16 @@ fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError
 /// The datum of a value for a parameter of a built-in type it fits as it is (`int` for the
 /// integers, `float` for the floats, `boolean`, `bytes` for `bytea`, `text` for an unmodified
 /// `text`), with no text in between; `None` for every other pair, which goes through text.
-fn direct_datum(ty: pg_sys::Oid, typmod: i32, value: &Value) -> Option<Result<pg_sys::Datum, SqlError>> {
+fn direct_datum(
+    ty: pg_sys::Oid,
+    typmod: i32,
+    value: &Value,
+) -> Option<Result<pg_sys::Datum, SqlError>> {
     let range = |name: &str, i: i64| {
-        SqlError::new("22003", format!("value {i} is out of range for type {name}"))
+        SqlError::new(
+            "22003",
+            format!("value {i} is out of range for type {name}"),
+        )
     };
     let datum = match (ty, value) {
         (pg_sys::INT8OID, Value::Int(i)) => Ok((*i).into_datum()),
@@ -493,7 +500,11 @@ fn param_datums(
             None => input_datum(ty, typmod, value)?,
         };
         datums.push(datum);
-        nulls.push(if matches!(value, Value::Null) { b'n' } else { b' ' } as std::ffi::c_char);
+        nulls.push(if matches!(value, Value::Null) {
+            b'n'
+        } else {
+            b' '
+        } as std::ffi::c_char);
     }
     Ok((datums, nulls))
 }
