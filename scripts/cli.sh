@@ -12,7 +12,7 @@ root="$(dirname "$here")"
 (cd "$root" && cargo build -q -p pg-component-cli)
 pgc="$CARGO_TARGET_DIR/debug/pg-component"
 dir="$PGC_VAR/cli-cluster"
-port="${CLI_PORT:-55436}"
+port="${CLI_PORT:-55438}"
 cluster_start "$dir" "$port"
 trap 'cluster_stop "$dir"' EXIT
 cluster_psql "$port" postgres -q -c "DROP DATABASE IF EXISTS cli" -c "CREATE DATABASE cli"
