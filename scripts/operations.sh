@@ -251,9 +251,9 @@ install_into latin1 enrich enrich "capabilities => '{query}'"
 # The guest renders the row as "text(<name>)"; typed calls hand its UTF-8 back as it is, so
 # the bytes of the result are the UTF-8 of what the guest read.
 check "a guest reads non-ASCII text of a LATIN1 database as the same characters" \
-    equals "t" "$(ql -c "SELECT convert_from(convert_to(r, 'LATIN1'), 'UTF8') = 'text(Québec)' FROM enrich.probe(ARRAY['SELECT name FROM public.countries WHERE code = ''qc''']) r")"
+    equals "t" "$(ql -c "SELECT convert_from(convert_to(r, 'LATIN1'), 'UTF8') = 'text(Québec)' FROM unnest(enrich.probe(ARRAY['SELECT name FROM public.countries WHERE code = ''qc'''])) r")"
 check "the database compares and measures that text in its own encoding (one byte for é)" \
-    equals "boolean(true),int(6)" "$(ql -c "SELECT r FROM enrich.probe(ARRAY['SELECT name = convert_from(''\\x5175c3a9626563'', ''UTF8''), octet_length(name) FROM public.countries WHERE code = ''qc''']) r")"
+    equals "boolean(true),int(6)" "$(ql -c "SELECT r FROM unnest(enrich.probe(ARRAY['SELECT name = convert_from(''\\x5175c3a9626563'', ''UTF8''), octet_length(name) FROM public.countries WHERE code = ''qc'''])) r")"
 
 echo "# 6. ALTER EXTENSION pg_component UPDATE from 0.1.0 (installs at 0.1.0 and at 0.2.0)"
 sharedir="$("$PG_CONFIG" --sharedir)/extension"

@@ -55,6 +55,38 @@ $fn$;
 CREATE TRIGGER legacy_options BEFORE INSERT OR UPDATE OF options ON wasm.plugins
     FOR EACH ROW EXECUTE FUNCTION wasm.plugins_legacy_options();
 
+-- Every SQL function bound to a plugin, generated or hand-written ('plugin/export' bodies).
+CREATE VIEW wasm.functions AS
+SELECT pl.name AS plugin,
+       e.entry OPERATOR(pg_catalog.->>) 'export' AS export,
+       coalesce(e.entry OPERATOR(pg_catalog.->>) 'wit',
+                pg_catalog.substring(pg_catalog.obj_description(p.oid, 'pg_proc'), ', export [^:]*: (.*)$')) AS wit_signature,
+       p.oid::pg_catalog.regprocedure AS function,
+       pg_catalog.format('%s.%s(%s) RETURNS %s', pg_catalog.quote_ident(n.nspname), pg_catalog.quote_ident(p.proname),
+                         pg_catalog.pg_get_function_arguments(p.oid), pg_catalog.pg_get_function_result(p.oid)) AS sql_signature,
+       CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END AS volatility,
+       CASE p.proparallel WHEN 's' THEN 'safe' WHEN 'r' THEN 'restricted' ELSE 'unsafe' END AS parallel,
+       CASE WHEN p.prokind OPERATOR(pg_catalog.=) 'a' THEN 'aggregate'
+            WHEN p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.trigger'::pg_catalog.regtype THEN 'trigger'
+            WHEN p.proretset THEN 'set-returning'
+            ELSE 'function' END AS kind,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_description d
+               WHERE d.objoid OPERATOR(pg_catalog.=) p.oid
+                 AND d.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                 AND d.description OPERATOR(pg_catalog.~~) ('wasm plugin ' OPERATOR(pg_catalog.||) pl.name OPERATOR(pg_catalog.||) ', export %'))
+           AND n.nspname OPERATOR(pg_catalog.=) pl.schema_name AS generated
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang AND l.lanname OPERATOR(pg_catalog.=) 'wasm'
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+JOIN wasm.plugins pl ON pl.name OPERATOR(pg_catalog.=) pg_catalog.btrim(pg_catalog.split_part(p.prosrc, '/', 1))
+LEFT JOIN LATERAL (
+    SELECT x AS entry FROM pg_catalog.jsonb_array_elements(pl.exports) x
+    WHERE pg_catalog.btrim(pg_catalog.split_part(p.prosrc, '/', 2)) OPERATOR(pg_catalog.=) ANY (ARRAY[
+        x OPERATOR(pg_catalog.->>) 'export',
+        pg_catalog.translate(x OPERATOR(pg_catalog.->>) 'export', '-#', '__')])
+    LIMIT 1) e ON true;
+COMMENT ON VIEW wasm.functions IS 'One row per SQL function bound to a plugin: its export, WIT and SQL signatures, volatility and kind';
+
 CREATE FUNCTION wasm.wasm_call_handler() RETURNS language_handler
     LANGUAGE c AS 'MODULE_PATHNAME', 'wasm_call_handler';
 CREATE FUNCTION wasm.wasm_validator(oid) RETURNS void

@@ -27,6 +27,8 @@ struct Generated {
     export: String,
     identity: String,
     signature: String,
+    /// The export's WIT signature.
+    wit: String,
     /// What the function returns: SQL type text and whether it is a set.
     returns: (String, bool),
     /// The generated types its signature mentions (quoted, qualified).
@@ -69,6 +71,8 @@ struct LegacyOptions {
 struct ExportEntry<'a> {
     export: &'a str,
     function: &'a str,
+    /// The export's WIT signature (`func(s: string) -> string`), for `wasm.functions`.
+    wit: &'a str,
 }
 
 /// The functions and types a plugin's exports need, types in creation order.
@@ -95,6 +99,7 @@ fn plan_functions(
             export: export.name.clone(),
             identity: format!("{qualified}({})", arg_types.join(", ")),
             signature: format!("{schema}.{}{}", export.sql_name, sql.sql_text()),
+            wit: export.sig.wit(),
             uses: sql
                 .generated_types()
                 .into_iter()
@@ -571,6 +576,7 @@ fn write_row(row: &Row<'_>, update: bool, typed: bool) -> PluginResult<()> {
         .map(|g| ExportEntry {
             export: &g.export,
             function: &g.signature,
+            wit: &g.wit,
         })
         .collect();
     let to_json = |what: &str, v: Result<Json, serde_json::Error>| {

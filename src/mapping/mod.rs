@@ -75,24 +75,32 @@ mod tests {
     }
 
     #[test]
-    fn lists_are_arrays_as_parameters_and_sets_as_results() {
+    fn lists_are_arrays_and_lists_of_records_are_sets() {
         let list = WitType::List(Box::new(WitType::String));
         let m = sql_type_of(&list).unwrap();
         assert!(m.array && !m.nullable);
         assert_eq!(m.sql_name(), "text[]");
         let opt_elems = WitType::List(Box::new(WitType::Option(Box::new(WitType::S64))));
         assert_eq!(sql_type_of(&opt_elems).unwrap().sql_name(), "bigint[]");
-        assert_eq!(
-            sql_return_of(Some(&list)).unwrap(),
-            SqlReturn::Set(SqlMapping::scalar(SqlType::Text))
-        );
+        // A list result is a value (an array), not a set: array_length, ANY, CASE work on it.
+        assert_eq!(sql_return_of(Some(&list)).unwrap(), SqlReturn::Value(m.clone()));
         let res = WitType::Result {
             ok: Some(Box::new(list.clone())),
             err: Some(Box::new(WitType::String)),
         };
+        assert_eq!(sql_return_of(Some(&res)).unwrap(), SqlReturn::Value(m));
+        // Lists of records and tuples are table functions.
+        let rows = WitType::List(Box::new(record(&[("a", WitType::S32)])));
+        assert!(matches!(sql_return_of(Some(&rows)).unwrap(), SqlReturn::Set(m) if !m.array));
+        let pairs = WitType::List(Box::new(WitType::Tuple(vec![WitType::S32, WitType::String])));
+        assert!(matches!(sql_return_of(Some(&pairs)).unwrap(), SqlReturn::Set(_)));
+        // Enums and options of scalars are arrays too; a list of lists is jsonb.
+        let colors = WitType::List(Box::new(WitType::Enum(vec!["red".into()])));
+        assert!(matches!(sql_return_of(Some(&colors)).unwrap(), SqlReturn::Value(m) if m.array));
+        let nested = WitType::List(Box::new(WitType::List(Box::new(WitType::String))));
         assert_eq!(
-            sql_return_of(Some(&res)).unwrap(),
-            SqlReturn::Set(SqlMapping::scalar(SqlType::Text))
+            sql_return_of(Some(&nested)).unwrap(),
+            SqlReturn::Value(SqlMapping::scalar(SqlType::Jsonb))
         );
         // option<list<T>> is a nullable array, not a set.
         let opt_list = WitType::Option(Box::new(list));
@@ -111,7 +119,7 @@ mod tests {
         };
         assert_eq!(
             SqlSignature::of(&sig).unwrap().sql_text(),
-            "(\"words\" bigint[]) RETURNS SETOF bigint"
+            "(\"words\" bigint[]) RETURNS bigint[]"
         );
     }
 

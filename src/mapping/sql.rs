@@ -291,10 +291,12 @@ impl<'a> TypePlan<'a> {
         }
     }
 
-    /// A `list<T>` result becomes a set of T rows; any other result a single value.
+    /// A `list<record>` or `list<tuple>` result becomes a set of rows (a table function);
+    /// any other result is a single value: other lists are arrays (`T[]`), usable as values,
+    /// and lists of arrays are jsonb.
     fn value_or_set(&mut self, ty: &WitType, hint: &str) -> Result<SqlReturn, String> {
         match ty {
-            WitType::List(inner) if **inner != WitType::U8 => {
+            WitType::List(inner) if matches!(**inner, WitType::Record(_) | WitType::Tuple(_)) => {
                 self.map(inner, hint).map(SqlReturn::Set)
             }
             other => self.map(other, hint).map(SqlReturn::Value),

@@ -1,5 +1,9 @@
 -- Installing a component, calling its typed functions, listing it, uninstalling it.
 \set slugify `base64 -w0 "$PG_COMPONENT_WASM_DIR/slugify.wasm"`
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS pgc_nobody_functions;
+RESET client_min_messages;
+CREATE ROLE pgc_nobody_functions;
 SELECT function, export FROM wasm.install('slugify', decode(:'slugify', 'base64'));
 
 SELECT name, version, schema_name, size > 0 AS has_bytes, length(sha256) AS sha_len,
@@ -13,6 +17,17 @@ SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS returns
        p.prosrc, p.proisstrict, obj_description(p.oid, 'pg_proc') AS comment
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE l.lanname = 'wasm' ORDER BY 1::text;
+
+-- wasm.functions: one row per function bound to a plugin, generated or hand-written (by
+-- the WIT or the SQL spelling of the export), with both signatures; readable by everyone.
+CREATE FUNCTION public.my_slug(text, bigint) RETURNS text LANGUAGE wasm AS 'slugify/slugify-max';
+CREATE FUNCTION public.my_slug_sql(text, bigint) RETURNS text LANGUAGE wasm AS 'slugify/slugify_max';
+SELECT plugin, export, wit_signature, function, sql_signature, volatility, parallel, kind, generated
+FROM wasm.functions ORDER BY function::text;
+SET ROLE pgc_nobody_functions;
+SELECT count(*) AS visible_to_public FROM wasm.functions;
+RESET ROLE;
+DROP FUNCTION public.my_slug(text, bigint), public.my_slug_sql(text, bigint);
 
 -- Per-row ETL.
 CREATE TABLE posts (id int PRIMARY KEY, title text);
@@ -38,3 +53,4 @@ SELECT count(*) FROM wasm.plugins;
 SELECT nspname FROM pg_namespace WHERE nspname = 'slugify';
 SELECT outcome($$SELECT slugify.slugify('x')$$);
 DROP TABLE posts, slugs;
+DROP ROLE pgc_nobody_functions;

@@ -24,9 +24,9 @@ CREATE TABLE orders AS SELECT i AS id, (ARRAY['fr', 'de', 'xx'])[1 + i % 3] AS c
 SELECT id, code, enrich.country_name(code), public.country(code) FROM orders ORDER BY id;
 
 -- Every value kind out, with NULL, and another type in its text form.
-SELECT * FROM enrich.probe(ARRAY[
+SELECT * FROM unnest(enrich.probe(ARRAY[
   'SELECT 1::int2, 2::int4, 3::int8, 4::oid, 1.5::float4, 2.5::float8, 1.25::numeric, ''x''::text, ''v''::varchar, ''\x0102''::bytea, ''{"a": 1}''::jsonb, ''[1]''::json, true, NULL::int, ''2020-01-02''::date',
-  'SELECT code, name FROM public.countries ORDER BY code']);
+  'SELECT code, name FROM public.countries ORDER BY code'])) AS probe;
 -- Every value kind in, with parameter types inferred; one of the wrong kind is an error.
 SELECT enrich.probe_params('SELECT $1::int8, $2::float8, $3::numeric, $4::text, $5::bytea, $6::jsonb, $7::bool, $8::int4');
 SELECT enrich.probe_params('SELECT $7::int4, $1, $2, $3, $4, $5, $6, $8');
@@ -42,10 +42,10 @@ SELECT enrich.probe_typed('SELECT $1', ARRAY['int4'], ARRAY['int:-2147483649']);
 SELECT enrich.probe_typed('SELECT $1, $2', ARRAY['posint', 'text'], ARRAY['int:5', 'null']);
 SELECT enrich.probe_typed('SELECT $1', ARRAY['posint'], ARRAY['int:0']);
 SELECT enrich.probe_typed('SELECT $1', ARRAY['no_such_type'], ARRAY['x']);
-SELECT * FROM enrich.probe(ARRAY['SELECT 5::posint, ''{1,2}''::int[]']);
+SELECT * FROM unnest(enrich.probe(ARRAY['SELECT 5::posint, ''{1,2}''::int[]'])) AS probe;
 
 -- Errors go to the guest, which goes on: the next query in the same call works.
-SELECT * FROM enrich.probe(ARRAY['SELEC 1', 'SELECT * FROM public.no_such_table', 'SELECT 1/0', 'SELECT $2::int', 'SELECT 42']);
+SELECT * FROM unnest(enrich.probe(ARRAY['SELEC 1', 'SELECT * FROM public.no_such_table', 'SELECT 1/0', 'SELECT $2::int', 'SELECT 42'])) AS probe;
 
 -- Read only, with no way around it: nothing is written.
 CREATE SEQUENCE s1;
@@ -53,7 +53,7 @@ CREATE FUNCTION public.writer() RETURNS int LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO public.countries VALUES ('zz', 'Nowhere'); RETURN 1; END $$;
 CREATE FUNCTION public.sql_writer() RETURNS int LANGUAGE sql AS $$
 INSERT INTO public.countries VALUES ('zy', 'Nowhere') RETURNING 1 $$;
-SELECT * FROM enrich.probe(ARRAY[
+SELECT * FROM unnest(enrich.probe(ARRAY[
   'INSERT INTO public.countries VALUES (''it'', ''Italy'')',
   'UPDATE public.countries SET name = ''x''',
   'DELETE FROM public.countries',
@@ -62,13 +62,13 @@ SELECT * FROM enrich.probe(ARRAY[
   'SELECT * FROM public.countries FOR UPDATE',
   'SELECT nextval(''public.s1'')',
   'SELECT public.writer()',
-  'SELECT public.sql_writer()']);
+  'SELECT public.sql_writer()'])) AS probe;
 SELECT count(*), string_agg(code || '=' || name, ',' ORDER BY code) FROM countries;
 SELECT last_value, is_called FROM s1;
 SELECT to_regclass('public.t2');
 -- The caller's transaction stays writable after a guest's queries.
 BEGIN;
-SELECT count(*) FROM enrich.probe(ARRAY['SELECT 1', 'SELEC 1']);
+SELECT cardinality(enrich.probe(ARRAY['SELECT 1', 'SELEC 1']));
 CREATE TEMP TABLE after_probe (i int);
 INSERT INTO after_probe VALUES (1);
 SELECT count(*) FROM after_probe;
@@ -90,12 +90,12 @@ CREATE TABLE secret (x int);
 ALTER TABLE countries ENABLE ROW LEVEL SECURITY;
 CREATE POLICY only_fr ON countries FOR SELECT TO pgc_enrich_reader USING (code = 'fr');
 SET ROLE pgc_enrich_reader;
-SELECT * FROM enrich.probe(ARRAY['SELECT x FROM public.secret', 'SELECT string_agg(code, '','') FROM public.countries']);
+SELECT * FROM unnest(enrich.probe(ARRAY['SELECT x FROM public.secret', 'SELECT string_agg(code, '','') FROM public.countries'])) AS probe;
 SELECT enrich.country_name('fr') AS fr, enrich.country_name('de') AS de;
 RESET ROLE;
 -- A SECURITY DEFINER wrapper runs the plugin's queries as its owner, as it does everything.
 CREATE FUNCTION public.definer_probe(q text) RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
-    SET search_path = pg_catalog AS $$ SELECT enrich.probe(ARRAY[q]) $$;
+    SET search_path = pg_catalog AS $$ SELECT unnest(enrich.probe(ARRAY[q])) $$;
 GRANT EXECUTE ON FUNCTION public.definer_probe(text) TO pgc_enrich_reader;
 SET ROLE pgc_enrich_reader;
 SELECT * FROM public.definer_probe('SELECT count(*) FROM public.secret');
@@ -107,7 +107,7 @@ ALTER TABLE countries DISABLE ROW LEVEL SECURITY;
 -- Bounded: a query returning more than wasm.max_query_rows is an error; a cursor reads any
 -- number in batches.
 SET wasm.max_query_rows = 5;
-SELECT * FROM enrich.probe(ARRAY['SELECT generate_series(1, 6)', 'SELECT count(*) FROM generate_series(1, 5)']);
+SELECT * FROM unnest(enrich.probe(ARRAY['SELECT generate_series(1, 6)', 'SELECT count(*) FROM generate_series(1, 5)'])) AS probe;
 SELECT enrich.count_in_batches('SELECT generate_series(1, 1000)', 64);
 RESET wasm.max_query_rows;
 SELECT enrich.count_in_batches('SELECT generate_series(1, 1000)', 100000);
@@ -115,7 +115,7 @@ SELECT enrich.count_in_batches('SELECT generate_series(1, 1000)', 100000);
 -- Re-entry: a guest query that calls a wasm function runs it on a separate instance, for the
 -- same plugin and for another one.
 SELECT count(*) FROM wasm.install('scalars', decode(:'scalars', 'base64'), replace => true);
-SELECT * FROM enrich.probe(ARRAY['SELECT enrich.country_name(''de'')', 'SELECT scalars.shout(''inner'')', 'SELECT scalars.divide(1, 0)']);
+SELECT * FROM unnest(enrich.probe(ARRAY['SELECT enrich.country_name(''de'')', 'SELECT scalars.shout(''inner'')', 'SELECT scalars.divide(1, 0)'])) AS probe;
 SELECT enrich.country_name('fr');
 
 -- The same plugin in Python (componentize-py) gives the same answers.
@@ -125,8 +125,8 @@ SELECT id, code, enrich_py.country_name(code) AS python,
        enrich_py.country_name(code) IS NOT DISTINCT FROM enrich.country_name(code) AS same
 FROM orders ORDER BY id;
 SELECT p.q, p.rust = p.python AS same, p.python FROM (
-  SELECT q, (SELECT string_agg(r, ' | ') FROM enrich.probe(ARRAY[q]) r) AS rust,
-            (SELECT string_agg(r, ' | ') FROM enrich_py.probe(ARRAY[q]) r) AS python
+  SELECT q, array_to_string(enrich.probe(ARRAY[q]), ' | ') AS rust,
+            array_to_string(enrich_py.probe(ARRAY[q]), ' | ') AS python
   FROM unnest(ARRAY['SELECT 1::int4, 2.5::float8, 1.25::numeric, ''x''::text, ''\x0102''::bytea, ''[1]''::json, true, NULL::int',
                     'SELECT 1/0', 'INSERT INTO public.countries VALUES (''it'', ''Italy'')']) q) p;
 SELECT enrich_py.probe_params('SELECT $1::int8, $2::float8, $3::numeric, $4::text, $5::bytea, $6::jsonb, $7::bool, $8::int4')

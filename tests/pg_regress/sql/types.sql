@@ -44,8 +44,8 @@ SELECT shapes.echo_pair(ROW(1, 'a')), (shapes.echo_pair(ROW(2, 'b'))).f0;
 SELECT shapes.maybe_point(NULL) IS NULL AS none, shapes.maybe_point(ROW(1, 2));
 -- list<record> in, list<record> out: an array of composites in, a set of rows out.
 SELECT * FROM shapes.scale(ARRAY[ROW(1, 2), ROW(3, 4)]::shapes.point[], 10);
-SELECT * FROM shapes.colors();
-SELECT * FROM shapes.items_of(ARRAY[
+SELECT shapes.colors(), 'red' = ANY (shapes.colors()) AS has_red;
+SELECT shapes.items_of(ARRAY[
     ROW('a', 5, 2, '{}', ROW(0, 0), 'red', '{}', '"empty"', ROW(0, ''))::shapes.line_item,
     ROW('b', 7, NULL, '{}', ROW(0, 0), 'red', '{}', '"empty"', ROW(0, ''))::shapes.line_item]);
 -- result<list<record>, record>: rows, or an ERROR rendering the error record.
@@ -55,8 +55,8 @@ SELECT r.id, c.* FROM (VALUES (1, E'1,a'), (2, E'2,b\n3,c')) r(id, body),
 SELECT outcome($$SELECT * FROM shapes.parse_customers(E'1,a\nx,b')$$);
 \set VERBOSITY default
 SELECT * FROM shapes.parse_customers(E'1,a\nx,b');
--- list<list<T>> as a set of arrays; option<result<...>> as nullable jsonb.
-SELECT * FROM shapes.grid(3);
+-- list<list<T>> as jsonb (arrays are rectangular, lists of lists need not be); option<result<...>> as nullable jsonb.
+SELECT shapes.grid(3);
 SELECT shapes.checked_half(4), shapes.checked_half(3), shapes.checked_half(0) IS NULL AS none;
 
 -- Types defined in an exported interface keep their WIT names; list<tuple<string, record>>
