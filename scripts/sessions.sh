@@ -84,6 +84,38 @@ check "a cancel during a guest's query ends the statement with 57014" grep -q "c
 check "… and is not handed to the guest (no row came back)" test "$(grep -c "ERROR 57014\|^int(1)" "$dir/query.out")" = 0
 check "the next call of the query plugin works" test "$(q "SELECT array_to_string(enrich.probe(ARRAY['SELECT 2']), ',')")" = "int(2)"
 
+# wasi:http denies requests before any connection: a listener on this machine sees none.
+cluster_psql "$port" sessions -q >/dev/null <<SQL
+\set probe \`base64 -w0 "$PG_COMPONENT_WASM_DIR/http-probe.wasm"\`
+SELECT count(*) FROM wasm.install('http_probe', decode(:'probe', 'base64'));
+SQL
+listen_port=$((port + 100))
+# Accept one connection on the port for up to 4 s, in the background; writes "connected" or
+# "nothing" to listener.out.
+listen_once() {
+    python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); s.settimeout(4)
+try:
+    s.accept(); print("connected")
+except socket.timeout:
+    print("nothing")
+' "$listen_port" > "$dir/listener.out" &
+    listener=$!
+    sleep 0.5
+}
+listen_once
+probe_out="$(q "SELECT http_probe.get('http://127.0.0.1:$listen_port/')")"
+wait "$listener" || true
+check "a guest's HTTP request is denied (HTTP-request-denied)" test "$probe_out" = "error ErrorCode::HttpRequestDenied"
+check "… and never reaches a listener on the machine" test "$(cat "$dir/listener.out")" = "nothing"
+# The control: a plain connection from outside the sandbox does reach that listener.
+listen_once
+python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2).close()' "$listen_port"
+wait "$listener" || true
+check "(control: a connection from outside the sandbox reaches the listener)" test "$(cat "$dir/listener.out")" = "connected"
+
 # pg_dump carries the plugin catalog (a config table) and the generated functions; a restore
 # into a new database calls them without reinstalling anything.
 q "CREATE TABLE posts AS SELECT 'Dump and Restore' AS title" >/dev/null

@@ -83,7 +83,10 @@ mod tests {
         let opt_elems = WitType::List(Box::new(WitType::Option(Box::new(WitType::S64))));
         assert_eq!(sql_type_of(&opt_elems).unwrap().sql_name(), "bigint[]");
         // A list result is a value (an array), not a set: array_length, ANY, CASE work on it.
-        assert_eq!(sql_return_of(Some(&list)).unwrap(), SqlReturn::Value(m.clone()));
+        assert_eq!(
+            sql_return_of(Some(&list)).unwrap(),
+            SqlReturn::Value(m.clone())
+        );
         let res = WitType::Result {
             ok: Some(Box::new(list.clone())),
             err: Some(Box::new(WitType::String)),
@@ -92,8 +95,14 @@ mod tests {
         // Lists of records and tuples are table functions.
         let rows = WitType::List(Box::new(record(&[("a", WitType::S32)])));
         assert!(matches!(sql_return_of(Some(&rows)).unwrap(), SqlReturn::Set(m) if !m.array));
-        let pairs = WitType::List(Box::new(WitType::Tuple(vec![WitType::S32, WitType::String])));
-        assert!(matches!(sql_return_of(Some(&pairs)).unwrap(), SqlReturn::Set(_)));
+        let pairs = WitType::List(Box::new(WitType::Tuple(vec![
+            WitType::S32,
+            WitType::String,
+        ])));
+        assert!(matches!(
+            sql_return_of(Some(&pairs)).unwrap(),
+            SqlReturn::Set(_)
+        ));
         // Enums and options of scalars are arrays too; a list of lists is jsonb.
         let colors = WitType::List(Box::new(WitType::Enum(vec!["red".into()])));
         assert!(matches!(sql_return_of(Some(&colors)).unwrap(), SqlReturn::Value(m) if m.array));

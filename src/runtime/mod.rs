@@ -77,6 +77,8 @@ fn create_runtime() -> PluginResult<Runtime> {
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
         .map_err(|e| PluginError::Internal(format!("could not link WASI: {e}")))?;
+    host::http::add_to_linker(&mut linker)
+        .map_err(|e| PluginError::Internal(format!("could not link WASI HTTP: {e}")))?;
     host::log::add_to_linker(&mut linker)
         .map_err(|e| PluginError::Internal(format!("could not link the log interface: {e}")))?;
     host::query::add_to_linker(&mut linker)

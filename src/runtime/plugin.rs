@@ -175,12 +175,8 @@ fn prepare_component(component: Component, sha256: String) -> PluginResult<Compi
     let pre = rt.linker.instantiate_pre(&component).map_err(|e| {
         let (_, detail) = render_chain(&e);
         let first = detail.lines().next().unwrap_or_default();
-        let mut message = format!("the component has an import that pg_component does not provide: {first}");
-        if detail.contains("wasi:http") {
-            message.push_str(
-                " (a componentize-js build imports wasi:http unless built with `--disable http fetch-event`)",
-            );
-        }
+        let message =
+            format!("the component has an import that pg_component does not provide: {first}");
         PluginError::UnsatisfiedImport(message, Some(detail))
     })?;
     let exports = list_exports(&component)?;

@@ -2,8 +2,8 @@
 # Build the JavaScript slugify example (slugify.js) into components with componentize-js:
 #   slugify-js.wasm          the plugin, without the WASI HTTP features: no wasi:http import
 #   slugify-js-default.wasm  the same with componentize-js's default features: it imports
-#                            wasi:http, which pg_component does not provide, so installing it
-#                            fails with an unsatisfied-import error
+#                            wasi:http, which pg_component links with every request denied, so
+#                            it installs and runs like the other
 #
 #   guests/polyglot/js/build.sh [OUT_DIR]
 #

@@ -1,6 +1,7 @@
 //! The per-store host state: WASI with every capability denied, memory limits, and guest
 //! stdout/stderr captured into bounded buffers that go to the server log after each call.
 
+pub mod http;
 pub mod log;
 pub mod query;
 mod v0_1;
@@ -128,6 +129,9 @@ impl tokio::io::AsyncWrite for LogPipe {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
+    /// `wasi:http`'s context; its hooks deny every request.
+    http: wasmtime_wasi_http::WasiHttpCtx,
+    network: http::DenyNetwork,
     /// The linear-memory cap, checked by wasmtime on every growth.
     pub limits: MemoryLimit,
     /// Guest stdout.
@@ -161,6 +165,8 @@ impl HostState {
         HostState {
             wasi,
             table: ResourceTable::new(),
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            network: http::DenyNetwork,
             limits: MemoryLimit { max: max_memory },
             stdout,
             stderr,

@@ -11,6 +11,11 @@ SELECT hostile.env_count(), hostile.get_env('HOME') IS NULL AS no_home, hostile.
 SELECT outcome($$SELECT hostile.connect('127.0.0.1:5432')$$);
 SELECT outcome($$SELECT hostile.udp_send('127.0.0.1:9')$$);
 SELECT outcome($$SELECT hostile.resolve('localhost')$$);
+-- wasi:http is linked (toolchains import it by default) and denies every request.
+\set http_probe `base64 -w0 "$PG_COMPONENT_WASM_DIR/http-probe.wasm"`
+SELECT count(*) FROM wasm.install('http_probe', decode(:'http_probe', 'base64'));
+SELECT http_probe.get('http://127.0.0.1:5432/'), http_probe.get('https://example.com/x?y=1');
+SELECT wasm.uninstall('http_probe');
 -- exit() is an ERROR, not the end of the backend.
 SELECT outcome($$SELECT hostile.quit(3)$$);
 SELECT pg_backend_pid() = pg_backend_pid() AS still_here;
