@@ -171,101 +171,122 @@ pub fn bind_typmod(
     dir: Dir,
 ) -> PluginResult<Result<Conv, String>> {
     let anonymous = oid == pg_sys::RECORDOID && typmod < 0;
-    let expect = |what: &str| {
-        Ok(Err(format!(
-            "{} does not fit WIT type {ty}, which needs {what}",
-            format_type(oid)
-        )))
-    };
     match ty {
         WitType::Option(inner) => {
-            return Ok(bind_typmod(oid, typmod, inner, dir)?.map(|c| Conv::Option(Box::new(c))));
+            Ok(bind_typmod(oid, typmod, inner, dir)?.map(|c| Conv::Option(Box::new(c))))
         }
         WitType::Record(fields) => {
-            // SAFETY: catalog lookups by OID.
-            if !unsafe { pg_sys::type_is_rowtype(oid) } || anonymous {
-                return expect("a composite type");
+            if anonymous || !is_rowtype(oid) {
+                return does_not_fit(oid, ty, "a composite type");
             }
             let named: Vec<(String, &WitType)> =
                 fields.iter().map(|(n, t)| (n.clone(), t)).collect();
-            return bind_composite(oid, typmod, &named, false, dir);
+            bind_composite(oid, typmod, &named, false, dir)
         }
         WitType::Tuple(items) => {
-            // SAFETY: catalog lookups by OID.
-            if !unsafe { pg_sys::type_is_rowtype(oid) } || anonymous {
-                return expect("a composite type with attributes f0, f1, ...");
+            if anonymous || !is_rowtype(oid) {
+                return does_not_fit(oid, ty, "a composite type with attributes f0, f1, ...");
             }
             let named: Vec<(String, &WitType)> = items
                 .iter()
                 .enumerate()
                 .map(|(i, t)| (format!("f{i}"), t))
                 .collect();
-            return bind_composite(oid, typmod, &named, true, dir);
+            bind_composite(oid, typmod, &named, true, dir)
         }
-        WitType::Enum(cases) => {
-            // SAFETY: catalog lookup by OID.
-            if unsafe { pg_sys::get_typtype(oid) } != pg_sys::TYPTYPE_ENUM as std::ffi::c_char {
-                return expect("an enum type");
+        WitType::Enum(cases) => bind_enum(oid, ty, cases),
+        WitType::Flags(names) => {
+            if oid != pg_sys::TEXTARRAYOID {
+                return does_not_fit(oid, ty, "text[]");
             }
-            let labels = enum_labels(oid)?;
-            let mut oids = Vec::with_capacity(cases.len());
-            for case in cases {
-                match labels.iter().find(|(l, _)| l == case) {
-                    Some((_, o)) => oids.push(*o),
-                    None => {
-                        return Ok(Err(format!(
-                            "enum {} has no label '{case}'",
-                            format_type(oid)
-                        )));
-                    }
-                }
-            }
-            if let Some((extra, _)) = labels.iter().find(|(l, _)| !cases.contains(l)) {
+            Ok(Ok(Conv::Flags(names.clone())))
+        }
+        WitType::List(inner) if **inner != WitType::U8 => bind_list(oid, ty, inner, dir),
+        _ => bind_mapped(oid, ty),
+    }
+}
+
+/// `Ok(Err(…))`: SQL type `oid` does not fit WIT type `ty`, which needs `what`.
+fn does_not_fit(oid: pg_sys::Oid, ty: &WitType, what: &str) -> PluginResult<Result<Conv, String>> {
+    Ok(Err(format!(
+        "{} does not fit WIT type {ty}, which needs {what}",
+        format_type(oid)
+    )))
+}
+
+fn is_rowtype(oid: pg_sys::Oid) -> bool {
+    // SAFETY: catalog lookups by OID.
+    unsafe { pg_sys::type_is_rowtype(oid) }
+}
+
+/// An enum type whose labels are exactly the WIT cases.
+fn bind_enum(
+    oid: pg_sys::Oid,
+    ty: &WitType,
+    cases: &[String],
+) -> PluginResult<Result<Conv, String>> {
+    // SAFETY: catalog lookup by OID.
+    if unsafe { pg_sys::get_typtype(oid) } != pg_sys::TYPTYPE_ENUM as std::ffi::c_char {
+        return does_not_fit(oid, ty, "an enum type");
+    }
+    let labels = enum_labels(oid)?;
+    let mut oids = Vec::with_capacity(cases.len());
+    for case in cases {
+        match labels.iter().find(|(l, _)| l == case) {
+            Some((_, o)) => oids.push(*o),
+            None => {
                 return Ok(Err(format!(
-                    "enum {} has label '{extra}', which is not a case of WIT type {ty}",
+                    "enum {} has no label '{case}'",
                     format_type(oid)
                 )));
             }
-            return Ok(Ok(Conv::Enum {
-                cases: cases.clone(),
-                oids,
-            }));
         }
-        WitType::Flags(names) => {
-            if oid != pg_sys::TEXTARRAYOID {
-                return expect("text[]");
-            }
-            return Ok(Ok(Conv::Flags(names.clone())));
-        }
-        WitType::List(inner) if **inner != WitType::U8 => {
-            // SAFETY: catalog lookup by OID.
-            let elem_oid = unsafe { pg_sys::get_element_type(oid) };
-            if elem_oid != pg_sys::Oid::INVALID {
-                let elem = match bind(elem_oid, inner, dir)? {
-                    Ok(c) => c,
-                    Err(why) => return Ok(Err(format!("its elements: {why}"))),
-                };
-                let (mut typlen, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
-                // SAFETY: catalog lookup of an existing type.
-                unsafe {
-                    pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut byval, &mut align)
-                };
-                return Ok(Ok(Conv::List {
-                    elem: Box::new(elem),
-                    elem_oid,
-                    typlen,
-                    byval,
-                    align,
-                }));
-            }
-            if oid == pg_sys::JSONBOID {
-                return Ok(Ok(Conv::Json(ty.clone())));
-            }
-            return expect("an array (or jsonb)");
-        }
-        _ => {}
     }
-    // Scalars, variants, results: the one type the mapping table names.
+    if let Some((extra, _)) = labels.iter().find(|(l, _)| !cases.contains(l)) {
+        return Ok(Err(format!(
+            "enum {} has label '{extra}', which is not a case of WIT type {ty}",
+            format_type(oid)
+        )));
+    }
+    Ok(Ok(Conv::Enum {
+        cases: cases.to_vec(),
+        oids,
+    }))
+}
+
+/// `list<T>` (not `list<u8>`): an array whose elements bind to `T`, or jsonb.
+fn bind_list(
+    oid: pg_sys::Oid,
+    ty: &WitType,
+    inner: &WitType,
+    dir: Dir,
+) -> PluginResult<Result<Conv, String>> {
+    // SAFETY: catalog lookup by OID.
+    let elem_oid = unsafe { pg_sys::get_element_type(oid) };
+    if elem_oid != pg_sys::Oid::INVALID {
+        let elem = match bind(elem_oid, inner, dir)? {
+            Ok(c) => c,
+            Err(why) => return Ok(Err(format!("its elements: {why}"))),
+        };
+        let (mut typlen, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
+        // SAFETY: catalog lookup of an existing type.
+        unsafe { pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut byval, &mut align) };
+        return Ok(Ok(Conv::List {
+            elem: Box::new(elem),
+            elem_oid,
+            typlen,
+            byval,
+            align,
+        }));
+    }
+    if oid == pg_sys::JSONBOID {
+        return Ok(Ok(Conv::Json(ty.clone())));
+    }
+    does_not_fit(oid, ty, "an array (or jsonb)")
+}
+
+/// Scalars, variants, results: the one type the mapping table names.
+fn bind_mapped(oid: pg_sys::Oid, ty: &WitType) -> PluginResult<Result<Conv, String>> {
     match sql_type_of(ty) {
         Ok(m) if !m.array => match m.sql {
             crate::mapping::SqlBase::Scalar(SqlType::Jsonb) if oid == pg_sys::JSONBOID => {
@@ -274,10 +295,10 @@ pub fn bind_typmod(
             crate::mapping::SqlBase::Scalar(s) if s.oid() == oid => {
                 Ok(Ok(Conv::Scalar(ty.clone())))
             }
-            crate::mapping::SqlBase::Scalar(s) => expect(s.sql_name()),
-            crate::mapping::SqlBase::Generated(_) => expect("a generated type"),
+            crate::mapping::SqlBase::Scalar(s) => does_not_fit(oid, ty, s.sql_name()),
+            crate::mapping::SqlBase::Generated(_) => does_not_fit(oid, ty, "a generated type"),
         },
-        Ok(_) => expect("an array"),
+        Ok(_) => does_not_fit(oid, ty, "an array"),
         Err(t) => Err(PluginError::UnsupportedType(format!(
             "WIT type {t} has no SQL mapping"
         ))),
