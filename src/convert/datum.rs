@@ -70,9 +70,8 @@ pub unsafe fn datum_to_val(
             return Ok(Val::Option(None));
         }
         // SAFETY: same datum, same type contract, for the inner type.
-        return Ok(Val::Option(Some(Box::new(unsafe {
-            datum_to_val(datum, false, inner, what)
-        }?))));
+        let inner = unsafe { datum_to_val(datum, false, inner, what) }?;
+        return Ok(Val::Option(Some(Box::new(inner))));
     }
     if isnull {
         return Err(PluginError::bad_value(
@@ -80,97 +79,158 @@ pub unsafe fn datum_to_val(
             format!("{what} cannot be NULL: its WIT type is not an option"),
         ));
     }
-    // SAFETY: each arm reads the datum as the SQL type `conv` was bound to.
-    unsafe {
-        match conv {
-            Conv::Option(_) => unreachable!("handled above"),
-            Conv::Scalar(ty) => scalar_to_val(datum, ty, what),
-            Conv::Json(ty) => {
-                let json = get::<pgrx::JsonB>(datum, what)?;
-                json_to_val(ty, &json.0, "$").map_err(|e| e.into_plugin_error(&what.to_string()))
-            }
-            Conv::List { elem, .. } => {
-                let mut items = Vec::new();
-                for (i, (d, null)) in array_elements(datum, what)?.into_iter().enumerate() {
-                    let label = ElementLabel {
-                        parent: what,
-                        index: i + 1,
-                    };
-                    items.push(datum_to_val(d, null, elem, &label)?);
-                }
-                Ok(Val::List(items))
-            }
-            Conv::Flags(names) => {
-                let mut set = Vec::new();
-                for (d, null) in array_elements(datum, what)? {
-                    let name = if null {
-                        None
-                    } else {
-                        <&str>::from_datum(d, false)
-                    };
-                    match name.and_then(|n| names.iter().find(|f| f.as_str() == n)) {
-                        Some(flag) if !set.contains(flag) => set.push(flag.clone()),
-                        Some(_) => {}
-                        None => {
-                            return Err(PluginError::bad_value(
-                                ValueFault::Malformed,
-                                format!(
-                                    "{what}: {} is not a flag; the flags are {}",
-                                    name.map(|n| format!("\"{n}\"")).unwrap_or("NULL".into()),
-                                    names.join(", ")
-                                ),
-                            ));
-                        }
-                    }
-                }
-                // Declaration order, as the guest expects.
-                set.sort_by_key(|f| names.iter().position(|n| n == f));
-                Ok(Val::Flags(set))
-            }
-            Conv::Enum { cases, oids } => {
-                let oid = pg_sys::Oid::from(datum.value() as u32);
-                match oids.iter().position(|o| *o == oid) {
-                    Some(i) => Ok(Val::Enum(cases[i].clone())),
-                    // A label added to the SQL enum after the function was bound.
-                    None => Err(PluginError::bad_value(
-                        ValueFault::Invalid,
-                        format!(
-                            "{what}: this enum label is not a case of the WIT enum ({})",
-                            cases.join(", ")
-                        ),
-                    )),
-                }
-            }
-            Conv::Composite {
-                typoid,
-                typmod,
-                fields,
-                tuple,
-                ..
-            } => {
-                let (values, nulls) = deform(datum, *typoid, *typmod)?;
-                let mut out = Vec::with_capacity(fields.len());
-                for f in fields {
-                    let label = FieldLabel {
-                        parent: what,
-                        field: &f.name,
-                    };
-                    let v = match &f.source {
-                        Some((i, conv)) if *i < values.len() => {
-                            datum_to_val(values[*i], nulls[*i], conv, &label)?
-                        }
-                        _ => Val::Option(None),
-                    };
-                    out.push((f.name.clone(), v));
-                }
-                Ok(if *tuple {
-                    Val::Tuple(out.into_iter().map(|(_, v)| v).collect())
-                } else {
-                    Val::Record(out)
-                })
+    match conv {
+        Conv::Option(_) => unreachable!("handled above"),
+        // SAFETY: here and below, a non-null datum of the SQL type `conv` was bound to (the
+        // caller's contract), which is what each reader takes; here a scalar.
+        Conv::Scalar(ty) => unsafe { scalar_to_val(datum, ty, what) },
+        // SAFETY: as above; the type is jsonb.
+        Conv::Json(ty) => unsafe { jsonb_to_val(datum, ty, what) },
+        // SAFETY: as above; an array of `elem`'s SQL type.
+        Conv::List { elem, .. } => unsafe { list_to_val(datum, elem, what) },
+        // SAFETY: as above; a text[].
+        Conv::Flags(names) => unsafe { flags_to_val(datum, names, what) },
+        Conv::Enum { cases, oids } => enum_to_val(datum, cases, oids, what),
+        Conv::Composite {
+            typoid,
+            typmod,
+            fields,
+            tuple,
+            ..
+        } => {
+            // SAFETY: as above; a composite of `typoid` (`typmod`).
+            let values = unsafe { composite_to_vals(datum, *typoid, *typmod, fields, what) }?;
+            Ok(if *tuple {
+                Val::Tuple(values.into_iter().map(|(_, v)| v).collect())
+            } else {
+                Val::Record(values)
+            })
+        }
+    }
+}
+
+/// A jsonb argument as the component value of WIT type `ty`.
+///
+/// # Safety
+/// `datum` must be a non-null jsonb datum.
+unsafe fn jsonb_to_val(
+    datum: pg_sys::Datum,
+    ty: &WitType,
+    what: &dyn Display,
+) -> PluginResult<Val> {
+    // SAFETY: a non-null jsonb (the caller's contract).
+    let json = unsafe { get::<pgrx::JsonB>(datum, what) }?;
+    json_to_val(ty, &json.0, "$").map_err(|e| e.into_plugin_error(&what.to_string()))
+}
+
+/// An array argument as a `list`, element by element.
+///
+/// # Safety
+/// `datum` must be a non-null array whose elements are of the SQL type `elem` was bound to.
+unsafe fn list_to_val(datum: pg_sys::Datum, elem: &Conv, what: &dyn Display) -> PluginResult<Val> {
+    // SAFETY: a non-null array (the caller's contract).
+    let elems = unsafe { array_elements(datum, what) }?;
+    let mut items = Vec::with_capacity(elems.len());
+    for (i, (d, null)) in elems.into_iter().enumerate() {
+        let label = ElementLabel {
+            parent: what,
+            index: i + 1,
+        };
+        // SAFETY: an element of the array, of the SQL type `elem` was bound to.
+        items.push(unsafe { datum_to_val(d, null, elem, &label) }?);
+    }
+    Ok(Val::List(items))
+}
+
+/// A `text[]` argument as flags: each element names one (repeats are ignored).
+///
+/// # Safety
+/// `datum` must be a non-null `text[]`.
+unsafe fn flags_to_val(
+    datum: pg_sys::Datum,
+    names: &[String],
+    what: &dyn Display,
+) -> PluginResult<Val> {
+    let mut set = Vec::new();
+    // SAFETY: a non-null array (the caller's contract).
+    for (d, null) in unsafe { array_elements(datum, what) }? {
+        let name = if null {
+            None
+        } else {
+            // SAFETY: a non-null element of a text[].
+            unsafe { <&str>::from_datum(d, false) }
+        };
+        match name.and_then(|n| names.iter().find(|f| f.as_str() == n)) {
+            Some(flag) if !set.contains(flag) => set.push(flag.clone()),
+            Some(_) => {}
+            None => {
+                return Err(PluginError::bad_value(
+                    ValueFault::Malformed,
+                    format!(
+                        "{what}: {} is not a flag; the flags are {}",
+                        name.map(|n| format!("\"{n}\"")).unwrap_or("NULL".into()),
+                        names.join(", ")
+                    ),
+                ));
             }
         }
     }
+    // Declaration order, as the guest expects.
+    set.sort_by_key(|f| names.iter().position(|n| n == f));
+    Ok(Val::Flags(set))
+}
+
+/// An enum argument (its pg_enum OID) as the WIT case bound to that label.
+fn enum_to_val(
+    datum: pg_sys::Datum,
+    cases: &[String],
+    oids: &[pg_sys::Oid],
+    what: &dyn Display,
+) -> PluginResult<Val> {
+    let oid = pg_sys::Oid::from(datum.value() as u32);
+    match oids.iter().position(|o| *o == oid) {
+        Some(i) => Ok(Val::Enum(cases[i].clone())),
+        // A label added to the SQL enum after the function was bound.
+        None => Err(PluginError::bad_value(
+            ValueFault::Invalid,
+            format!(
+                "{what}: this enum label is not a case of the WIT enum ({})",
+                cases.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The fields of a composite argument, by name; a field with no attribute is `none`.
+///
+/// # Safety
+/// `datum` must be a non-null composite value of `typoid` (`typmod`), the type `fields` were
+/// bound to.
+unsafe fn composite_to_vals(
+    datum: pg_sys::Datum,
+    typoid: pg_sys::Oid,
+    typmod: i32,
+    fields: &[FieldConv],
+    what: &dyn Display,
+) -> PluginResult<Vec<(String, Val)>> {
+    // SAFETY: a non-null composite of `typoid` (the caller's contract).
+    let (values, nulls) = unsafe { deform(datum, typoid, typmod) }?;
+    let mut out = Vec::with_capacity(fields.len());
+    for f in fields {
+        let label = FieldLabel {
+            parent: what,
+            field: &f.name,
+        };
+        let v = match &f.source {
+            Some((i, conv)) if *i < values.len() => {
+                // SAFETY: attribute `i` of the composite, of the SQL type `conv` was bound to.
+                unsafe { datum_to_val(values[*i], nulls[*i], conv, &label) }?
+            }
+            _ => Val::Option(None),
+        };
+        out.push((f.name.clone(), v));
+    }
+    Ok(out)
 }
 
 /// The attribute values of a composite datum of type `typoid` (with `typmod`).
