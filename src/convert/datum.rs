@@ -2,8 +2,9 @@
 //! [`crate::convert::plan::bind`] made from the function's SQL types. Range checks raise 22003, never
 //! wrap or truncate.
 
+use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::{AnyNumeric, pg_sys};
+use std::ffi::CStr;
 use std::fmt::Display;
 
 use wasmtime::component::Val;
@@ -270,68 +271,112 @@ unsafe fn scalar_to_val(
     ty: &WitType,
     what: &dyn Display,
 ) -> PluginResult<Val> {
-    // SAFETY: the match arms read the datum as the SQL type sql_type_of maps `ty` to.
-    unsafe {
-        Ok(match ty {
-            WitType::Bool => Val::Bool(get::<bool>(datum, what)?),
-            WitType::S8 => {
-                let v = get::<i16>(datum, what)?;
-                Val::S8(i8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
-            }
-            WitType::U8 => {
-                let v = get::<i16>(datum, what)?;
-                Val::U8(u8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
-            }
-            WitType::S16 => Val::S16(get::<i16>(datum, what)?),
-            WitType::U16 => {
-                let v = get::<i32>(datum, what)?;
-                Val::U16(u16::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
-            }
-            WitType::S32 => Val::S32(get::<i32>(datum, what)?),
-            WitType::U32 => {
-                let v = get::<i64>(datum, what)?;
-                Val::U32(u32::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
-            }
-            WitType::S64 => Val::S64(get::<i64>(datum, what)?),
-            WitType::U64 => {
-                let v = get::<AnyNumeric>(datum, what)?;
-                let text = v.to_string();
-                Val::U64(
-                    text.parse::<u64>()
-                        .map_err(|_| out_of_range(what, &text, ty))?,
-                )
-            }
-            WitType::F32 => Val::Float32(get::<f32>(datum, what)?),
-            WitType::F64 => Val::Float64(get::<f64>(datum, what)?),
-            WitType::Char => {
-                let s = get::<String>(datum, what)?;
-                let mut chars = s.chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) => Val::Char(c),
-                    _ => {
-                        return Err(PluginError::bad_value(
-                            ValueFault::Invalid,
-                            format!(
-                                "{what} must be exactly one character (WIT char), got {} characters",
-                                s.chars().count()
-                            ),
-                        ));
-                    }
-                }
-            }
-            WitType::String => Val::String(get::<String>(datum, what)?),
-            WitType::List(inner) if **inner == WitType::U8 => Val::List(
-                get::<Vec<u8>>(datum, what)?
-                    .into_iter()
-                    .map(Val::U8)
-                    .collect(),
+    // Read the datum as `$t`, the Rust form of the SQL type the mapping table gives `ty`.
+    macro_rules! read {
+        ($t:ty) => {
+            // SAFETY: a non-null value of the SQL type the mapping table gives `ty` (the
+            // caller's contract); each arm below names that type's Rust form.
+            unsafe { get::<$t>(datum, what) }?
+        };
+    }
+    Ok(match ty {
+        WitType::Bool => Val::Bool(read!(bool)),
+        WitType::S8 => {
+            let v = read!(i16);
+            Val::S8(i8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+        }
+        WitType::U8 => {
+            let v = read!(i16);
+            Val::U8(u8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+        }
+        WitType::S16 => Val::S16(read!(i16)),
+        WitType::U16 => {
+            let v = read!(i32);
+            Val::U16(u16::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+        }
+        WitType::S32 => Val::S32(read!(i32)),
+        WitType::U32 => {
+            let v = read!(i64);
+            Val::U32(u32::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+        }
+        WitType::S64 => Val::S64(read!(i64)),
+        // SAFETY: a non-null numeric (the mapping table gives u64 numeric).
+        WitType::U64 => Val::U64(unsafe { numeric_to_u64(datum, ty, what) }?),
+        WitType::F32 => Val::Float32(read!(f32)),
+        WitType::F64 => Val::Float64(read!(f64)),
+        WitType::Char => Val::Char(one_char(&read!(String), what)?),
+        WitType::String => Val::String(read!(String)),
+        WitType::List(inner) if **inner == WitType::U8 => {
+            Val::List(read!(Vec<u8>).into_iter().map(Val::U8).collect())
+        }
+        other => {
+            return Err(PluginError::UnsupportedType(format!(
+                "{what}: WIT type {other} has no SQL mapping yet"
+            )));
+        }
+    })
+}
+
+/// The one character of a WIT `char` argument.
+fn one_char(s: &str, what: &dyn Display) -> PluginResult<char> {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(PluginError::bad_value(
+            ValueFault::Invalid,
+            format!(
+                "{what} must be exactly one character (WIT char), got {} characters",
+                s.chars().count()
             ),
-            other => {
-                return Err(PluginError::UnsupportedType(format!(
-                    "{what}: WIT type {other} has no SQL mapping yet"
-                )));
-            }
-        })
+        )),
+    }
+}
+
+/// A numeric as u64: exactly what its text form parses to, so a fraction (even `1.0`), a
+/// negative number, NaN or an infinity is out of range. The text is `numeric_out`'s, parsed in
+/// place with no Rust `String`; pgrx's `TryFrom<AnyNumeric> for u64` would round fractions and
+/// wrap negative numbers.
+///
+/// # Safety
+/// `datum` must be a non-null numeric.
+unsafe fn numeric_to_u64(
+    datum: pg_sys::Datum,
+    ty: &WitType,
+    what: &dyn Display,
+) -> PluginResult<u64> {
+    // SAFETY: numeric_out takes a non-null numeric (the caller's contract) and returns a
+    // palloc'd C string in the current memory context, which outlives this function.
+    let text = unsafe { pgrx::direct_function_call::<&CStr>(pg_sys::numeric_out, &[Some(datum)]) }
+        .ok_or_else(|| PluginError::Internal(format!("{what}: could not read the SQL value")))?;
+    let text = text.to_string_lossy();
+    text.parse::<u64>()
+        .map_err(|_| out_of_range(what, &text, ty))
+}
+
+/// A u64 as a numeric datum, as `AnyNumeric::from(u64)` makes it but with no Rust `String` or
+/// copy: `int8_numeric` up to `i64::MAX`, else `numeric_in` on the digits in a stack buffer.
+fn u64_to_numeric(v: u64) -> Option<pg_sys::Datum> {
+    if let Ok(small) = i64::try_from(v) {
+        // SAFETY: int8_numeric takes an int8 and returns a new numeric.
+        return unsafe {
+            pgrx::direct_function_call_as_datum(pg_sys::int8_numeric, &[small.into_datum()])
+        };
+    }
+    let mut digits = [0u8; 21];
+    let mut buf = &mut digits[..20];
+    std::io::Write::write_fmt(&mut buf, format_args!("{v}")).ok()?;
+    let text = CStr::from_bytes_until_nul(&digits).ok()?;
+    // SAFETY: numeric_in takes a NUL-terminated string (the buffer outlives the call), the
+    // type's element OID (none) and a typmod (-1: unconstrained), and returns a new numeric.
+    unsafe {
+        pgrx::direct_function_call_as_datum(
+            pg_sys::numeric_in,
+            &[
+                Some(pg_sys::Datum::from(text.as_ptr())),
+                pg_sys::Oid::INVALID.into_datum(),
+                (-1i32).into_datum(),
+            ],
+        )
     }
 }
 
@@ -375,19 +420,22 @@ pub(crate) unsafe fn array_elements(
     datum: pg_sys::Datum,
     what: &dyn Display,
 ) -> PluginResult<Vec<(pg_sys::Datum, bool)>> {
-    // SAFETY: the caller guarantees an array datum; detoasting and deconstruction follow
-    // Postgres' own array API, with element storage from the catalog.
+    // SAFETY: the caller guarantees a non-null array datum.
+    let array = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) } as *mut pg_sys::ArrayType;
+    // SAFETY: a detoasted array, whose header is in memory.
+    let (ndim, elemtype) = unsafe { ((*array).ndim, (*array).elemtype) };
+    if ndim > 1 {
+        return Err(too_many_dimensions(what, ndim as usize));
+    }
+    let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
+    // SAFETY: catalog lookup of the array's element type.
+    unsafe { pg_sys::get_typlenbyvalalign(elemtype, &mut typlen, &mut typbyval, &mut typalign) };
+    let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
+    let mut nulls: *mut bool = std::ptr::null_mut();
+    let mut count = 0;
+    // SAFETY: Postgres' own array API, with the element storage from the catalog; it sets
+    // `elems` and `nulls` to `count` entries each.
     unsafe {
-        let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
-        if (*array).ndim > 1 {
-            return Err(too_many_dimensions(what, (*array).ndim as usize));
-        }
-        let elemtype = (*array).elemtype;
-        let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
-        pg_sys::get_typlenbyvalalign(elemtype, &mut typlen, &mut typbyval, &mut typalign);
-        let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
-        let mut nulls: *mut bool = std::ptr::null_mut();
-        let mut count = 0;
         pg_sys::deconstruct_array(
             array,
             elemtype,
@@ -397,11 +445,12 @@ pub(crate) unsafe fn array_elements(
             &mut elems,
             &mut nulls,
             &mut count,
-        );
-        Ok((0..count as usize)
-            .map(|i| (*elems.add(i), *nulls.add(i)))
-            .collect())
-    }
+        )
+    };
+    // SAFETY: `elems` and `nulls` have `count` entries (deconstruct_array).
+    Ok((0..count as usize)
+        .map(|i| unsafe { (*elems.add(i), *nulls.add(i)) })
+        .collect())
 }
 
 /// A one-dimensional SQL array of `elem_oid` (with its length, by-value flag and alignment)
@@ -580,7 +629,7 @@ fn scalar_to_datum(
         (_, Val::S32(i)) => i.into_datum(),
         (_, Val::U32(i)) => (i as i64).into_datum(),
         (_, Val::S64(i)) => i.into_datum(),
-        (_, Val::U64(i)) => AnyNumeric::from(i).into_datum(),
+        (_, Val::U64(i)) => u64_to_numeric(i),
         (_, Val::Float32(f)) => f.into_datum(),
         (_, Val::Float64(f)) => f.into_datum(),
         (_, Val::Char(c)) => c.to_string().into_datum(),
