@@ -10,7 +10,7 @@ use std::fmt::Display;
 use wasmtime::component::Val;
 
 use crate::convert::json::{json_to_val, val_to_json};
-use crate::convert::plan::{Conv, FieldConv};
+use crate::convert::plan::{Conv, FieldConv, RowDesc};
 use crate::error::{PluginError, PluginResult, ValueFault};
 use crate::mapping::WitType;
 
@@ -93,14 +93,13 @@ pub unsafe fn datum_to_val(
         Conv::Flags(names) => unsafe { flags_to_val(datum, names, what) },
         Conv::Enum { cases, oids } => enum_to_val(datum, cases, oids, what),
         Conv::Composite {
-            typoid,
-            typmod,
             fields,
             tuple,
+            desc,
             ..
         } => {
-            // SAFETY: as above; a composite of `typoid` (`typmod`).
-            let values = unsafe { composite_to_vals(datum, *typoid, *typmod, fields, what) }?;
+            // SAFETY: as above; a composite of the type `desc` describes.
+            let values = unsafe { composite_to_vals(datum, desc, fields, what) }?;
             Ok(if *tuple {
                 Val::Tuple(values.into_iter().map(|(_, v)| v).collect())
             } else {
@@ -205,17 +204,16 @@ fn enum_to_val(
 /// The fields of a composite argument, by name; a field with no attribute is `none`.
 ///
 /// # Safety
-/// `datum` must be a non-null composite value of `typoid` (`typmod`), the type `fields` were
+/// `datum` must be a non-null composite value of the type `desc` describes and `fields` were
 /// bound to.
 unsafe fn composite_to_vals(
     datum: pg_sys::Datum,
-    typoid: pg_sys::Oid,
-    typmod: i32,
+    desc: &RowDesc,
     fields: &[FieldConv],
     what: &dyn Display,
 ) -> PluginResult<Vec<(String, Val)>> {
-    // SAFETY: a non-null composite of `typoid` (the caller's contract).
-    let (values, nulls) = unsafe { deform(datum, typoid, typmod) }?;
+    // SAFETY: a non-null composite of the type `desc` describes (the caller's contract).
+    let (values, nulls) = unsafe { deform(datum, desc) }?;
     let mut out = Vec::with_capacity(fields.len());
     for f in fields {
         let label = FieldLabel {
@@ -234,32 +232,31 @@ unsafe fn composite_to_vals(
     Ok(out)
 }
 
-/// The attribute values of a composite datum of type `typoid` (with `typmod`).
+/// The attribute values of a composite datum of the type `desc` describes.
 ///
 /// # Safety
-/// `datum` must be a non-null composite value of `typoid`.
+/// `datum` must be a non-null composite value of the type `desc` was made for.
 unsafe fn deform(
     datum: pg_sys::Datum,
-    typoid: pg_sys::Oid,
-    typmod: i32,
+    desc: &RowDesc,
 ) -> PluginResult<(Vec<pg_sys::Datum>, Vec<bool>)> {
-    // SAFETY: the datum is a composite of `typoid` (caller); the descriptor is reference
-    // counted by the type cache and released after use; deform writes natts entries.
-    unsafe {
-        let header = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-        let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
-        tuple.t_len = pgrx::varlena::varsize(header.cast()) as u32;
-        tuple.t_data = header;
-        let desc = pg_sys::lookup_rowtype_tupdesc(typoid, typmod);
-        let natts = (*desc).natts as usize;
-        let mut values = vec![pg_sys::Datum::from(0); natts];
-        let mut nulls = vec![true; natts];
-        pg_sys::heap_deform_tuple(&mut tuple, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
-        if (*desc).tdrefcount >= 0 {
-            pg_sys::DecrTupleDescRefCount(desc);
-        }
-        Ok((values, nulls))
-    }
+    // SAFETY: a non-null composite datum (the caller's contract).
+    let header =
+        unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) } as pg_sys::HeapTupleHeader;
+    // SAFETY: all zeroes is a valid HeapTupleData (integers and a null pointer).
+    let mut tuple: pg_sys::HeapTupleData = unsafe { std::mem::zeroed() };
+    // SAFETY: a detoasted datum has a complete varlena header.
+    tuple.t_len = unsafe { pgrx::varlena::varsize(header.cast()) } as u32;
+    tuple.t_data = header;
+    let desc = desc.as_ptr();
+    // SAFETY: the descriptor lives as long as the binding (RowDesc).
+    let natts = unsafe { (*desc).natts } as usize;
+    let mut values = vec![pg_sys::Datum::from(0); natts];
+    let mut nulls = vec![true; natts];
+    // SAFETY: the tuple is the datum's, of the type `desc` describes; deform writes natts
+    // entries to each array.
+    unsafe { pg_sys::heap_deform_tuple(&mut tuple, desc, values.as_mut_ptr(), nulls.as_mut_ptr()) };
+    Ok((values, nulls))
 }
 
 /// A scalar datum as the component value of WIT type `ty`.
@@ -546,33 +543,35 @@ pub fn val_to_datum(
         }
         (
             Conv::Composite {
-                typoid,
-                typmod,
                 natts,
                 fields,
+                desc,
                 ..
             },
             v @ (Val::Record(_) | Val::Tuple(_)),
         ) => {
-            let (mut values, mut nulls) = composite_values(v, *natts, fields, what)?;
-            // SAFETY: the descriptor comes from the type cache for a bound composite type and
-            // is released after forming; values and nulls have natts entries each.
-            unsafe {
-                let desc = pg_sys::lookup_rowtype_tupdesc(*typoid, *typmod);
-                if (*desc).natts as usize != values.len() {
-                    values.resize((*desc).natts as usize, pg_sys::Datum::from(0));
-                    nulls.resize((*desc).natts as usize, true);
-                }
-                let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
-                if (*desc).tdrefcount >= 0 {
-                    pg_sys::DecrTupleDescRefCount(desc);
-                }
-                Some(pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data))
-            }
+            let (values, nulls) = composite_values(v, *natts, fields, what)?;
+            Some(form(desc, values, nulls))
         }
         (Conv::Scalar(ty), v) => scalar_to_datum(v, ty, what)?,
         (_, other) => return Err(mismatch(&other)),
     })
+}
+
+/// A composite datum of the type `desc` describes from its attribute values.
+fn form(desc: &RowDesc, mut values: Vec<pg_sys::Datum>, mut nulls: Vec<bool>) -> pg_sys::Datum {
+    let desc = desc.as_ptr();
+    // SAFETY: the descriptor lives as long as the binding (RowDesc).
+    let natts = unsafe { (*desc).natts } as usize;
+    if natts != values.len() {
+        values.resize(natts, pg_sys::Datum::from(0));
+        nulls.resize(natts, true);
+    }
+    // SAFETY: values and nulls have natts entries each, of the attributes' types
+    // (`val_to_datum` made them as the binding planned); the tuple is palloc'd.
+    let tuple = unsafe { pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr()) };
+    // SAFETY: a tuple heap_form_tuple just made.
+    unsafe { pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data) }
 }
 
 /// The attribute values of a record or tuple for a composite with `natts` attributes;

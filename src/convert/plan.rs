@@ -7,8 +7,10 @@
 //! columns for `option` fields (they are `none`); as a result, every field needs a column and
 //! columns no field names are NULL. Enums match when their labels are exactly the WIT cases.
 
-use pgrx::pg_sys;
+use std::rc::Rc;
+
 use pgrx::prelude::*;
+use pgrx::{PgMemoryContexts, pg_sys};
 
 use crate::error::{PluginError, PluginResult};
 use crate::mapping::{SqlType, WitType, sql_ident, sql_type_of};
@@ -60,12 +62,48 @@ pub enum Conv {
     /// A record (or tuple, when `tuple`) as a composite type (`RECORD` with the typmod of a
     /// blessed descriptor, for a function's OUT parameters).
     Composite {
-        typoid: pg_sys::Oid,
         typmod: i32,
         natts: usize,
         fields: Vec<FieldConv>,
         tuple: bool,
+        /// The type's descriptor as it was bound, for forming and deforming rows.
+        desc: Rc<RowDesc>,
     },
+}
+
+/// A composite type's tuple descriptor, copied when the function is bound into
+/// `TopMemoryContext` so that each row's conversion needs no type-cache lookup. It lives as
+/// long as the binding: a change to the type invalidates the binding (the type's relation is
+/// registered with `cache::depend_on_relation`) and the next binding copies it anew.
+#[derive(Debug)]
+pub struct RowDesc(pg_sys::TupleDesc);
+
+impl RowDesc {
+    /// The descriptor of composite type `typoid` (`typmod`: a blessed `RECORD`'s).
+    fn of(typoid: pg_sys::Oid, typmod: i32) -> Self {
+        // SAFETY: the caller checked `typoid` is a composite type; the copy (a plain,
+        // non-reference-counted descriptor) is made in TopMemoryContext, which outlives it.
+        let desc = unsafe {
+            PgMemoryContexts::TopMemoryContext
+                .switch_to(|_| pg_sys::lookup_rowtype_tupdesc_copy(typoid, typmod))
+        };
+        RowDesc(desc)
+    }
+
+    /// The descriptor, valid while `self` is.
+    pub fn as_ptr(&self) -> pg_sys::TupleDesc {
+        self.0
+    }
+}
+
+impl Drop for RowDesc {
+    fn drop(&mut self) {
+        // No Postgres call while unwinding: the copy is left to TopMemoryContext then.
+        if !std::thread::panicking() {
+            // SAFETY: a copy this RowDesc made and owns; nothing else points at it.
+            unsafe { pg_sys::FreeTupleDesc(self.0) };
+        }
+    }
 }
 
 pub(crate) fn format_type(oid: pg_sys::Oid) -> String {
@@ -78,26 +116,24 @@ pub(crate) fn format_type(oid: pg_sys::Oid) -> String {
 
 /// Attributes of a composite type: (name, type, index), dropped ones left out.
 fn attributes(typoid: pg_sys::Oid, typmod: i32) -> (usize, Vec<(String, pg_sys::Oid, usize)>) {
-    // SAFETY: the caller checked `typoid` is a composite type; the copy is palloc'd and the
-    // attribute array has natts entries.
-    unsafe {
-        let desc = pg_sys::lookup_rowtype_tupdesc_copy(typoid, typmod);
-        let natts = (*desc).natts as usize;
-        let attrs = (*desc).attrs.as_slice(natts);
-        let out = attrs
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| !a.attisdropped)
-            .map(|(i, a)| {
-                let name = std::ffi::CStr::from_ptr(a.attname.data.as_ptr())
-                    .to_string_lossy()
-                    .into_owned();
-                (name, a.atttypid, i)
-            })
-            .collect();
-        pg_sys::FreeTupleDesc(desc);
-        (natts, out)
-    }
+    // SAFETY: the caller checked `typoid` is a composite type; the copy is palloc'd.
+    let desc = unsafe { pg_sys::lookup_rowtype_tupdesc_copy(typoid, typmod) };
+    // SAFETY: a valid descriptor; its attribute array has natts entries.
+    let attrs = unsafe { (*desc).attrs.as_slice((*desc).natts as usize) };
+    let out = attrs
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !a.attisdropped)
+        .map(|(i, a)| {
+            // SAFETY: attname is a NUL-terminated NameData.
+            let name = unsafe { std::ffi::CStr::from_ptr(a.attname.data.as_ptr()) };
+            (name.to_string_lossy().into_owned(), a.atttypid, i)
+        })
+        .collect();
+    let natts = attrs.len();
+    // SAFETY: the copy made above, no longer used.
+    unsafe { pg_sys::FreeTupleDesc(desc) };
+    (natts, out)
 }
 
 /// The labels of an enum type with their pg_enum OIDs.
@@ -345,10 +381,11 @@ fn bind_composite(
         }
     }
     Ok(Ok(Conv::Composite {
-        typoid: oid,
         typmod,
         natts,
         fields: out,
         tuple,
+        // Copied last, once nothing can fail: an error never leaves it behind.
+        desc: Rc::new(RowDesc::of(oid, typmod)),
     }))
 }
