@@ -131,9 +131,25 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
             Some(format!("{msg}; the export is {}", export.sig.wit())),
         )
     };
+    let params = bind_params(proc, export)?.map_err(mismatch)?;
+    let ret = bind_return(proc, export, &sql)?.map_err(mismatch)?;
+    // The typed paths assume the generated shape: sets for list results.
+    let fast = match (export.fast, &ret) {
+        (FastPath::StrListToStrSet | FastPath::S64ListToS64Set, BoundReturn::Set { .. }) => {
+            export.fast
+        }
+        (FastPath::StrListToStrSet | FastPath::S64ListToS64Set, _) => FastPath::Dynamic,
+        (fast, _) => fast,
+    };
+    Ok(Binding { params, ret, fast })
+}
+
+/// The conversions of a function's arguments; `Ok(Err(why))` when they do not fit the
+/// export's parameters.
+fn bind_params(proc: &PgProc, export: &Export) -> PluginResult<Result<Vec<Conv>, String>> {
     let argtypes = proc.proargtypes();
     if argtypes.len() != export.sig.params.len() {
-        return Err(mismatch(format!(
+        return Ok(Err(format!(
             "the function takes {} arguments, the export {}",
             argtypes.len(),
             export.sig.params.len()
@@ -144,7 +160,7 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
         match bind(*oid, ty, Dir::In)? {
             Ok(conv) => params.push(conv),
             Err(why) => {
-                return Err(mismatch(format!(
+                return Ok(Err(format!(
                     "argument {} ({}) does not fit parameter {name}: {why}",
                     i + 1,
                     format_type(*oid),
@@ -152,6 +168,16 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
             }
         }
     }
+    Ok(Ok(params))
+}
+
+/// The conversion of a function's result (a `result`'s `ok` type: its `err` is an error);
+/// `Ok(Err(why))` when it does not fit the export's.
+fn bind_return(
+    proc: &PgProc,
+    export: &Export,
+    sql: &SqlSignature,
+) -> PluginResult<Result<BoundReturn, String>> {
     let ok_type = match export.sig.result.as_ref() {
         Some(WitType::Result { ok, .. }) => ok.as_deref(),
         other => other,
@@ -167,58 +193,43 @@ fn check_signature(proc: &PgProc, plugin: &str, export: &Export) -> PluginResult
     let wit = ok_type
         .map(|t| t.to_string())
         .unwrap_or_else(|| "nothing".into());
+    let does_not_fit = |why: String| {
+        format!(
+            "the function returns {} but the export returns {wit}: {why}",
+            returns()
+        )
+    };
     // RETURNS TABLE (…) and OUT parameters: the row type their columns make.
     let rettypmod = if rettype == pg_sys::RECORDOID {
         crate::convert::plan::out_parameters_type(proc).unwrap_or(-1)
     } else {
         -1
     };
-    let ret = match (ok_type, retset) {
-        (None, false) if rettype == pg_sys::VOIDOID => BoundReturn::Void,
+    Ok(match (ok_type, retset) {
+        (None, false) if rettype == pg_sys::VOIDOID => Ok(BoundReturn::Void),
         (Some(WitType::List(elem)), true) if **elem != WitType::U8 => {
-            match bind_typmod(rettype, rettypmod, elem, Dir::Out)? {
-                Ok(conv) => BoundReturn::Set {
+            bind_typmod(rettype, rettypmod, elem, Dir::Out)?
+                .map(|conv| BoundReturn::Set {
                     elem: conv,
                     elem_oid: rettype,
-                },
-                Err(why) => {
-                    return Err(mismatch(format!(
-                        "the function returns {} but the export returns {wit}: {why}",
-                        returns()
-                    )));
-                }
-            }
+                })
+                .map_err(does_not_fit)
         }
-        (Some(ty), false) => match bind_typmod(rettype, rettypmod, ty, Dir::Out)? {
-            Ok(conv) => BoundReturn::Value(conv),
-            Err(why) => {
-                return Err(mismatch(format!(
-                    "the function returns {} but the export returns {wit}: {why}",
-                    returns()
-                )));
-            }
-        },
+        (Some(ty), false) => bind_typmod(rettype, rettypmod, ty, Dir::Out)?
+            .map(BoundReturn::Value)
+            .map_err(does_not_fit),
         _ => {
             let expected = match &sql.ret {
                 SqlReturn::Void => "void".to_string(),
                 SqlReturn::Value(m) => m.sql_name(),
                 SqlReturn::Set(m) => format!("SETOF {}", m.sql_name()),
             };
-            return Err(mismatch(format!(
+            Err(format!(
                 "the function returns {} but the export returns {wit}, i.e. {expected}",
                 returns()
-            )));
+            ))
         }
-    };
-    // The typed paths assume the generated shape: sets for list results.
-    let fast = match (export.fast, &ret) {
-        (FastPath::StrListToStrSet | FastPath::S64ListToS64Set, BoundReturn::Set { .. }) => {
-            export.fast
-        }
-        (FastPath::StrListToStrSet | FastPath::S64ListToS64Set, _) => FastPath::Dynamic,
-        (fast, _) => fast,
-    };
-    Ok(Binding { params, ret, fast })
+    })
 }
 
 /// What `flinfo->fn_extra` holds for a call site: the binding, valid while the catalog
@@ -240,27 +251,36 @@ pub(super) unsafe fn bound_function(
 ) -> PluginResult<Rc<BoundFunction>> {
     let current = generation();
     // SAFETY: fn_extra is null or a CallSite this function allocated in fn_mcxt.
-    let bound = unsafe {
-        let site = (*flinfo).fn_extra as *mut CallSite;
-        if !site.is_null() && (*site).generation == current {
-            // SAFETY: BOUND holds this binding for as long as the generation is current.
+    let site = unsafe { (*flinfo).fn_extra } as *mut CallSite;
+    // SAFETY: as above; a non-null site is ours.
+    if !site.is_null() && unsafe { (*site).generation } == current {
+        // SAFETY: BOUND holds this binding for as long as the generation is current.
+        let bound = unsafe {
             Rc::increment_strong_count((*site).bound);
             Rc::from_raw((*site).bound)
-        } else {
-            let bound = bind_function((*flinfo).fn_oid)?;
-            let site = if site.is_null() {
-                pg_sys::MemoryContextAllocZero((*flinfo).fn_mcxt, std::mem::size_of::<CallSite>())
-                    as *mut CallSite
-            } else {
-                site
-            };
-            // A batch in progress (if any) stays with the call site.
-            (*site).generation = current;
-            (*site).bound = Rc::as_ptr(&bound);
-            (*flinfo).fn_extra = site.cast();
-            bound
+        };
+        require_plugin_usage_cached(&bound.plugin)?;
+        return Ok(bound);
+    }
+    // SAFETY: the valid FmgrInfo of the call in progress (the caller's contract).
+    let bound = bind_function(unsafe { (*flinfo).fn_oid })?;
+    let site = if site.is_null() {
+        // SAFETY: fn_mcxt lives as long as the FmgrInfo; zeroed memory is a valid CallSite
+        // (no pending rows).
+        unsafe {
+            pg_sys::MemoryContextAllocZero((*flinfo).fn_mcxt, std::mem::size_of::<CallSite>())
+                as *mut CallSite
         }
+    } else {
+        site
     };
+    // SAFETY: `site` is ours (above); fn_extra keeps it for the call site. A batch in
+    // progress (if any) stays with it.
+    unsafe {
+        (*site).generation = current;
+        (*site).bound = Rc::as_ptr(&bound);
+        (*flinfo).fn_extra = site.cast();
+    }
     require_plugin_usage_cached(&bound.plugin)?;
     Ok(bound)
 }

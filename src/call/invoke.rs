@@ -5,10 +5,12 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use wasmtime::component::Val;
 
-use crate::convert::datum::{datum_to_val, string_to_datum, val_to_datum};
+use crate::convert::datum::{
+    array_elements, datum_to_val, int8_array_slice, string_to_datum, val_to_datum,
+};
 use crate::error::{PluginError, PluginResult};
 use crate::mapping::FastPath;
-use crate::runtime::call::call_export;
+use crate::runtime::call::{ScalarArg, ScalarOut, call_export, call_scalar, call_typed};
 
 use super::bind::{BoundFunction, BoundReturn, bound_function};
 use super::srf::{Row, next_pending, return_rows, return_set, start_pending, value_per_call};
@@ -38,95 +40,24 @@ unsafe fn call_fast(
     args: &[pg_sys::NullableDatum],
     label: &ExportLabel<'_>,
 ) -> PluginResult<Fast> {
-    use crate::runtime::call::{ScalarArg, ScalarOut, call_scalar, call_typed};
     if args.iter().any(|a| a.isnull) {
         return Ok(Fast::Dynamic);
     }
-    let plugin = &bound.plugin;
-    let (compiled, export) = (&plugin.compiled, bound.export);
+    let input = match bound.fast {
+        FastPath::Dynamic => return Ok(Fast::Dynamic),
+        // SAFETY: as this function's contract: a text[] argument.
+        FastPath::StrListToStrSet => return unsafe { str_set_call(fcinfo, bound, args, label) },
+        // SAFETY: as this function's contract: a bigint[] argument.
+        FastPath::S64ListToS64Set => return unsafe { s64_set_call(fcinfo, bound, args, label) },
+        // SAFETY: as this function's contract: arguments of the fast path's SQL types.
+        fast => unsafe { scalar_args(fast, args) },
+    };
     let result = ValueLabel {
         param: None,
         export: label,
     };
-    let first_arg = ValueLabel {
-        param: compiled.exports[export]
-            .sig
-            .params
-            .first()
-            .map(|(n, _)| n.as_str()),
-        export: label,
-    };
-    // SAFETY: the binding checked the argument types against the export's signature.
-    let input = unsafe {
-        let arg = |i: usize| args[i].value;
-        match bound.fast {
-            FastPath::Dynamic => return Ok(Fast::Dynamic),
-            FastPath::StrListToStrSet => {
-                let vpc = value_per_call(fcinfo);
-                if let Some(next) = vpc.and_then(|rsinfo| next_pending(fcinfo, rsinfo)) {
-                    return Ok(Fast::Row(next));
-                }
-                let elems = crate::convert::datum::array_elements(arg(0), &first_arg)?;
-                if elems.iter().any(|(_, null)| *null) {
-                    return Ok(Fast::Dynamic);
-                }
-                let strs: Vec<&str> = elems
-                    .iter()
-                    .map(|(d, _)| <&str>::from_datum(*d, false).unwrap_or_default())
-                    .collect();
-                let (rows,): (Vec<String>,) =
-                    call_typed(plugin.caller(), compiled, export, (strs,))?;
-                if let Some(rsinfo) = vpc {
-                    let datum = start_pending(fcinfo, rsinfo, rows.len(), |i| {
-                        string_to_datum(&rows[i], &result)
-                    })?;
-                    return Ok(Fast::Row(datum));
-                }
-                let rows = rows
-                    .into_iter()
-                    .map(|s| string_to_datum(&s, &result).map(|d| Row::Single(Some(d))));
-                return_rows(fcinfo, pg_sys::TEXTOID, None, rows, &result)?;
-                return Ok(Fast::Set);
-            }
-            FastPath::S64ListToS64Set => {
-                let vpc = value_per_call(fcinfo);
-                if let Some(next) = vpc.and_then(|rsinfo| next_pending(fcinfo, rsinfo)) {
-                    return Ok(Fast::Row(next));
-                }
-                // The array's own elements go to the guest: no copy on our side.
-                let Some(values) = crate::convert::datum::int8_array_slice(arg(0), &first_arg)?
-                else {
-                    return Ok(Fast::Dynamic);
-                };
-                let (rows,): (Vec<i64>,) =
-                    call_typed(plugin.caller(), compiled, export, (values,))?;
-                if let Some(rsinfo) = vpc {
-                    let datum = start_pending(fcinfo, rsinfo, rows.len(), |i| {
-                        Ok(pg_sys::Datum::from(rows[i]))
-                    })?;
-                    return Ok(Fast::Row(datum));
-                }
-                let rows = rows
-                    .into_iter()
-                    .map(|v| Ok(Row::Single(Some(pg_sys::Datum::from(v)))));
-                return_rows(fcinfo, pg_sys::INT8OID, None, rows, &result)?;
-                return Ok(Fast::Set);
-            }
-            FastPath::S64ToS64 => ScalarArg::I64(arg(0).value() as i64),
-            FastPath::S32ToS32 => ScalarArg::I32(arg(0).value() as i32),
-            FastPath::F64ToF64 => {
-                ScalarArg::F64(f64::from_datum(arg(0), false).unwrap_or_default())
-            }
-            FastPath::F64F64ToF64 => ScalarArg::F64F64(
-                f64::from_datum(arg(0), false).unwrap_or_default(),
-                f64::from_datum(arg(1), false).unwrap_or_default(),
-            ),
-            FastPath::StrToStr | FastPath::StrToBool | FastPath::StrToS64 => {
-                ScalarArg::Str(<&str>::from_datum(arg(0), false).unwrap_or_default())
-            }
-        }
-    };
-    let Some(out) = call_scalar(plugin.caller(), compiled, export, input) else {
+    let plugin = &bound.plugin;
+    let Some(out) = call_scalar(plugin.caller(), &plugin.compiled, bound.export, input) else {
         return Ok(Fast::Dynamic);
     };
     let datum = match out? {
@@ -139,6 +70,133 @@ unsafe fn call_fast(
         ScalarOut::Str(r) => string_to_datum(&r, &result)?,
     };
     Ok(Fast::Value(datum))
+}
+
+/// The arguments of a scalar fast path, read in place.
+///
+/// # Safety
+/// `args` must be non-null datums of the SQL types `fast`'s signature maps to.
+unsafe fn scalar_args(fast: FastPath, args: &[pg_sys::NullableDatum]) -> ScalarArg<'_> {
+    let arg = |i: usize| args[i].value;
+    // SAFETY: a non-null float8 datum where the fast path reads a float (the caller's
+    // contract); by-value integers are read as such below.
+    let float = |i: usize| unsafe { f64::from_datum(arg(i), false) }.unwrap_or_default();
+    match fast {
+        FastPath::S64ToS64 => ScalarArg::I64(arg(0).value() as i64),
+        FastPath::S32ToS32 => ScalarArg::I32(arg(0).value() as i32),
+        FastPath::F64ToF64 => ScalarArg::F64(float(0)),
+        FastPath::F64F64ToF64 => ScalarArg::F64F64(float(0), float(1)),
+        FastPath::StrToStr | FastPath::StrToBool | FastPath::StrToS64 => {
+            // SAFETY: a non-null text datum (the caller's contract), borrowed for the call.
+            ScalarArg::Str(unsafe { <&str>::from_datum(arg(0), false) }.unwrap_or_default())
+        }
+        // The set paths and the dynamic one never come here.
+        FastPath::Dynamic | FastPath::StrListToStrSet | FastPath::S64ListToS64Set => {
+            unreachable!("handled by call_fast")
+        }
+    }
+}
+
+/// The label of the export's first parameter.
+fn first_param<'a>(bound: &'a BoundFunction, label: &'a ExportLabel<'a>) -> ValueLabel<'a> {
+    ValueLabel {
+        param: bound.plugin.compiled.exports[bound.export]
+            .sig
+            .params
+            .first()
+            .map(|(n, _)| n.as_str()),
+        export: label,
+    }
+}
+
+/// `list<string> -> list<string>` as `text[] -> SETOF text`.
+///
+/// # Safety
+/// `fcinfo` must be the valid call info and `args[0]` a non-null `text[]`.
+unsafe fn str_set_call(
+    fcinfo: pg_sys::FunctionCallInfo,
+    bound: &BoundFunction,
+    args: &[pg_sys::NullableDatum],
+    label: &ExportLabel<'_>,
+) -> PluginResult<Fast> {
+    // SAFETY: the valid call info (the caller's contract).
+    let vpc = unsafe { value_per_call(fcinfo) };
+    // SAFETY: as above; `rsinfo` is its ReturnSetInfo.
+    if let Some(next) = vpc.and_then(|rsinfo| unsafe { next_pending(fcinfo, rsinfo) }) {
+        return Ok(Fast::Row(next));
+    }
+    // SAFETY: a non-null text[] (the caller's contract).
+    let elems = unsafe { array_elements(args[0].value, &first_param(bound, label)) }?;
+    if elems.iter().any(|(_, null)| *null) {
+        return Ok(Fast::Dynamic);
+    }
+    let strs: Vec<&str> = elems
+        .iter()
+        // SAFETY: non-null elements of a text[], borrowed for the call.
+        .map(|(d, _)| unsafe { <&str>::from_datum(*d, false) }.unwrap_or_default())
+        .collect();
+    let plugin = &bound.plugin;
+    let (rows,): (Vec<String>,) =
+        call_typed(plugin.caller(), &plugin.compiled, bound.export, (strs,))?;
+    let result = ValueLabel {
+        param: None,
+        export: label,
+    };
+    if let Some(rsinfo) = vpc {
+        let make = |i: usize| string_to_datum(&rows[i], &result);
+        // SAFETY: the valid call info and its ReturnSetInfo in value-per-call mode.
+        let datum = unsafe { start_pending(fcinfo, rsinfo, rows.len(), make) }?;
+        return Ok(Fast::Row(datum));
+    }
+    let rows = rows
+        .into_iter()
+        .map(|s| string_to_datum(&s, &result).map(|d| Row::Single(Some(d))));
+    // SAFETY: the valid call info of a set-returning call.
+    unsafe { return_rows(fcinfo, pg_sys::TEXTOID, None, rows, &result) }?;
+    Ok(Fast::Set)
+}
+
+/// `list<s64> -> list<s64>` as `bigint[] -> SETOF bigint`, the array's own elements passed to
+/// the guest (no copy on our side).
+///
+/// # Safety
+/// `fcinfo` must be the valid call info and `args[0]` a non-null `bigint[]`.
+unsafe fn s64_set_call(
+    fcinfo: pg_sys::FunctionCallInfo,
+    bound: &BoundFunction,
+    args: &[pg_sys::NullableDatum],
+    label: &ExportLabel<'_>,
+) -> PluginResult<Fast> {
+    // SAFETY: the valid call info (the caller's contract).
+    let vpc = unsafe { value_per_call(fcinfo) };
+    // SAFETY: as above; `rsinfo` is its ReturnSetInfo.
+    if let Some(next) = vpc.and_then(|rsinfo| unsafe { next_pending(fcinfo, rsinfo) }) {
+        return Ok(Fast::Row(next));
+    }
+    // SAFETY: a non-null bigint[] (the caller's contract).
+    let Some(values) = (unsafe { int8_array_slice(args[0].value, &first_param(bound, label)) })?
+    else {
+        return Ok(Fast::Dynamic);
+    };
+    let plugin = &bound.plugin;
+    let (rows,): (Vec<i64>,) =
+        call_typed(plugin.caller(), &plugin.compiled, bound.export, (values,))?;
+    let result = ValueLabel {
+        param: None,
+        export: label,
+    };
+    if let Some(rsinfo) = vpc {
+        let make = |i: usize| Ok(pg_sys::Datum::from(rows[i]));
+        // SAFETY: the valid call info and its ReturnSetInfo in value-per-call mode.
+        let datum = unsafe { start_pending(fcinfo, rsinfo, rows.len(), make) }?;
+        return Ok(Fast::Row(datum));
+    }
+    let rows = rows
+        .into_iter()
+        .map(|v| Ok(Row::Single(Some(pg_sys::Datum::from(v)))));
+    // SAFETY: the valid call info of a set-returning call.
+    unsafe { return_rows(fcinfo, pg_sys::INT8OID, None, rows, &result) }?;
+    Ok(Fast::Set)
 }
 
 /// Run the function `fcinfo` describes. Returns the result datum; sets `isnull` for NULL.

@@ -8,7 +8,7 @@ use crate::catalog::acl::require_plugin_usage_cached;
 use crate::catalog::resolve_plugin;
 use crate::convert::json::{json_to_val, val_to_json};
 use crate::error::{PluginError, PluginResult, ValueFault};
-use crate::mapping::sql_ident;
+use crate::mapping::{is_sql_ident_of, sql_ident, sql_ident_cow};
 use crate::runtime::call::{ScalarArg, ScalarOut, call_export, call_scalar};
 
 /// What a `wasm_transform` call names, resolved: kept for the next row, which nearly always
@@ -169,7 +169,7 @@ fn json_args(
         Json::Object(map) => {
             if let Some(unknown) = map
                 .keys()
-                .find(|k| !params.iter().any(|(n, _)| n == *k || sql_ident(n) == **k))
+                .find(|k| !params.iter().any(|(n, _)| n == *k || is_sql_ident_of(n, k)))
             {
                 return Err(PluginError::bad_value(
                     ValueFault::Invalid,
@@ -180,7 +180,7 @@ fn json_args(
                 .iter()
                 .enumerate()
                 .map(
-                    |(i, (n, t))| match map.get(&sql_ident(n)).or_else(|| map.get(n)) {
+                    |(i, (n, t))| match map.get(&*sql_ident_cow(n)).or_else(|| map.get(n)) {
                         Some(v) => convert(i, v),
                         None if matches!(t, crate::mapping::WitType::Option(_)) => {
                             Ok(Val::Option(None))

@@ -2,14 +2,15 @@
 //! [`crate::convert::plan::bind`] made from the function's SQL types. Range checks raise 22003, never
 //! wrap or truncate.
 
+use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::{AnyNumeric, pg_sys};
+use std::ffi::CStr;
 use std::fmt::Display;
 
 use wasmtime::component::Val;
 
 use crate::convert::json::{json_to_val, val_to_json};
-use crate::convert::plan::{Conv, FieldConv};
+use crate::convert::plan::{Conv, FieldConv, RowDesc};
 use crate::error::{PluginError, PluginResult, ValueFault};
 use crate::mapping::WitType;
 
@@ -70,9 +71,8 @@ pub unsafe fn datum_to_val(
             return Ok(Val::Option(None));
         }
         // SAFETY: same datum, same type contract, for the inner type.
-        return Ok(Val::Option(Some(Box::new(unsafe {
-            datum_to_val(datum, false, inner, what)
-        }?))));
+        let inner = unsafe { datum_to_val(datum, false, inner, what) }?;
+        return Ok(Val::Option(Some(Box::new(inner))));
     }
     if isnull {
         return Err(PluginError::bad_value(
@@ -80,125 +80,183 @@ pub unsafe fn datum_to_val(
             format!("{what} cannot be NULL: its WIT type is not an option"),
         ));
     }
-    // SAFETY: each arm reads the datum as the SQL type `conv` was bound to.
-    unsafe {
-        match conv {
-            Conv::Option(_) => unreachable!("handled above"),
-            Conv::Scalar(ty) => scalar_to_val(datum, ty, what),
-            Conv::Json(ty) => {
-                let json = get::<pgrx::JsonB>(datum, what)?;
-                json_to_val(ty, &json.0, "$").map_err(|e| e.into_plugin_error(&what.to_string()))
-            }
-            Conv::List { elem, .. } => {
-                let mut items = Vec::new();
-                for (i, (d, null)) in array_elements(datum, what)?.into_iter().enumerate() {
-                    let label = ElementLabel {
-                        parent: what,
-                        index: i + 1,
-                    };
-                    items.push(datum_to_val(d, null, elem, &label)?);
-                }
-                Ok(Val::List(items))
-            }
-            Conv::Flags(names) => {
-                let mut set = Vec::new();
-                for (d, null) in array_elements(datum, what)? {
-                    let name = if null {
-                        None
-                    } else {
-                        <&str>::from_datum(d, false)
-                    };
-                    match name.and_then(|n| names.iter().find(|f| f.as_str() == n)) {
-                        Some(flag) if !set.contains(flag) => set.push(flag.clone()),
-                        Some(_) => {}
-                        None => {
-                            return Err(PluginError::bad_value(
-                                ValueFault::Malformed,
-                                format!(
-                                    "{what}: {} is not a flag; the flags are {}",
-                                    name.map(|n| format!("\"{n}\"")).unwrap_or("NULL".into()),
-                                    names.join(", ")
-                                ),
-                            ));
-                        }
-                    }
-                }
-                // Declaration order, as the guest expects.
-                set.sort_by_key(|f| names.iter().position(|n| n == f));
-                Ok(Val::Flags(set))
-            }
-            Conv::Enum { cases, oids } => {
-                let oid = pg_sys::Oid::from(datum.value() as u32);
-                match oids.iter().position(|o| *o == oid) {
-                    Some(i) => Ok(Val::Enum(cases[i].clone())),
-                    // A label added to the SQL enum after the function was bound.
-                    None => Err(PluginError::bad_value(
-                        ValueFault::Invalid,
-                        format!(
-                            "{what}: this enum label is not a case of the WIT enum ({})",
-                            cases.join(", ")
-                        ),
-                    )),
-                }
-            }
-            Conv::Composite {
-                typoid,
-                typmod,
-                fields,
-                tuple,
-                ..
-            } => {
-                let (values, nulls) = deform(datum, *typoid, *typmod)?;
-                let mut out = Vec::with_capacity(fields.len());
-                for f in fields {
-                    let label = FieldLabel {
-                        parent: what,
-                        field: &f.name,
-                    };
-                    let v = match &f.source {
-                        Some((i, conv)) if *i < values.len() => {
-                            datum_to_val(values[*i], nulls[*i], conv, &label)?
-                        }
-                        _ => Val::Option(None),
-                    };
-                    out.push((f.name.clone(), v));
-                }
-                Ok(if *tuple {
-                    Val::Tuple(out.into_iter().map(|(_, v)| v).collect())
-                } else {
-                    Val::Record(out)
-                })
-            }
+    match conv {
+        Conv::Option(_) => unreachable!("handled above"),
+        // SAFETY: here and below, a non-null datum of the SQL type `conv` was bound to (the
+        // caller's contract), which is what each reader takes; here a scalar.
+        Conv::Scalar(ty) => unsafe { scalar_to_val(datum, ty, what) },
+        // SAFETY: as above; the type is jsonb.
+        Conv::Json(ty) => unsafe { jsonb_to_val(datum, ty, what) },
+        // SAFETY: as above; an array of `elem`'s SQL type.
+        Conv::List { elem, .. } => unsafe { list_to_val(datum, elem, what) },
+        // SAFETY: as above; a text[].
+        Conv::Flags(names) => unsafe { flags_to_val(datum, names, what) },
+        Conv::Enum { cases, oids } => enum_to_val(datum, cases, oids, what),
+        Conv::Composite {
+            fields,
+            tuple,
+            desc,
+            ..
+        } => {
+            // SAFETY: as above; a composite of the type `desc` describes.
+            let values = unsafe { composite_to_vals(datum, desc, fields, what) }?;
+            Ok(if *tuple {
+                Val::Tuple(values.into_iter().map(|(_, v)| v).collect())
+            } else {
+                Val::Record(values)
+            })
         }
     }
 }
 
-/// The attribute values of a composite datum of type `typoid` (with `typmod`).
+/// A jsonb argument as the component value of WIT type `ty`.
 ///
 /// # Safety
-/// `datum` must be a non-null composite value of `typoid`.
+/// `datum` must be a non-null jsonb datum.
+unsafe fn jsonb_to_val(
+    datum: pg_sys::Datum,
+    ty: &WitType,
+    what: &dyn Display,
+) -> PluginResult<Val> {
+    // SAFETY: a non-null jsonb (the caller's contract).
+    let json = unsafe { get::<pgrx::JsonB>(datum, what) }?;
+    json_to_val(ty, &json.0, "$").map_err(|e| e.into_plugin_error(&what.to_string()))
+}
+
+/// An array argument as a `list`, element by element.
+///
+/// # Safety
+/// `datum` must be a non-null array whose elements are of the SQL type `elem` was bound to.
+unsafe fn list_to_val(datum: pg_sys::Datum, elem: &Conv, what: &dyn Display) -> PluginResult<Val> {
+    // SAFETY: a non-null array (the caller's contract).
+    let elems = unsafe { array_elements(datum, what) }?;
+    let mut items = Vec::with_capacity(elems.len());
+    for (i, (d, null)) in elems.into_iter().enumerate() {
+        let label = ElementLabel {
+            parent: what,
+            index: i + 1,
+        };
+        // SAFETY: an element of the array, of the SQL type `elem` was bound to.
+        items.push(unsafe { datum_to_val(d, null, elem, &label) }?);
+    }
+    Ok(Val::List(items))
+}
+
+/// A `text[]` argument as flags: each element names one (repeats are ignored).
+///
+/// # Safety
+/// `datum` must be a non-null `text[]`.
+unsafe fn flags_to_val(
+    datum: pg_sys::Datum,
+    names: &[String],
+    what: &dyn Display,
+) -> PluginResult<Val> {
+    let mut set = Vec::new();
+    // SAFETY: a non-null array (the caller's contract).
+    for (d, null) in unsafe { array_elements(datum, what) }? {
+        let name = if null {
+            None
+        } else {
+            // SAFETY: a non-null element of a text[].
+            unsafe { <&str>::from_datum(d, false) }
+        };
+        match name.and_then(|n| names.iter().find(|f| f.as_str() == n)) {
+            Some(flag) if !set.contains(flag) => set.push(flag.clone()),
+            Some(_) => {}
+            None => {
+                return Err(PluginError::bad_value(
+                    ValueFault::Malformed,
+                    format!(
+                        "{what}: {} is not a flag; the flags are {}",
+                        name.map(|n| format!("\"{n}\"")).unwrap_or("NULL".into()),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    // Declaration order, as the guest expects.
+    set.sort_by_key(|f| names.iter().position(|n| n == f));
+    Ok(Val::Flags(set))
+}
+
+/// An enum argument (its pg_enum OID) as the WIT case bound to that label.
+fn enum_to_val(
+    datum: pg_sys::Datum,
+    cases: &[String],
+    oids: &[pg_sys::Oid],
+    what: &dyn Display,
+) -> PluginResult<Val> {
+    let oid = pg_sys::Oid::from(datum.value() as u32);
+    match oids.iter().position(|o| *o == oid) {
+        Some(i) => Ok(Val::Enum(cases[i].clone())),
+        // A label added to the SQL enum after the function was bound.
+        None => Err(PluginError::bad_value(
+            ValueFault::Invalid,
+            format!(
+                "{what}: this enum label is not a case of the WIT enum ({})",
+                cases.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The fields of a composite argument, by name; a field with no attribute is `none`.
+///
+/// # Safety
+/// `datum` must be a non-null composite value of the type `desc` describes and `fields` were
+/// bound to.
+unsafe fn composite_to_vals(
+    datum: pg_sys::Datum,
+    desc: &RowDesc,
+    fields: &[FieldConv],
+    what: &dyn Display,
+) -> PluginResult<Vec<(String, Val)>> {
+    // SAFETY: a non-null composite of the type `desc` describes (the caller's contract).
+    let (values, nulls) = unsafe { deform(datum, desc) }?;
+    let mut out = Vec::with_capacity(fields.len());
+    for f in fields {
+        let label = FieldLabel {
+            parent: what,
+            field: &f.name,
+        };
+        let v = match &f.source {
+            Some((i, conv)) if *i < values.len() => {
+                // SAFETY: attribute `i` of the composite, of the SQL type `conv` was bound to.
+                unsafe { datum_to_val(values[*i], nulls[*i], conv, &label) }?
+            }
+            _ => Val::Option(None),
+        };
+        out.push((f.name.clone(), v));
+    }
+    Ok(out)
+}
+
+/// The attribute values of a composite datum of the type `desc` describes.
+///
+/// # Safety
+/// `datum` must be a non-null composite value of the type `desc` was made for.
 unsafe fn deform(
     datum: pg_sys::Datum,
-    typoid: pg_sys::Oid,
-    typmod: i32,
+    desc: &RowDesc,
 ) -> PluginResult<(Vec<pg_sys::Datum>, Vec<bool>)> {
-    // SAFETY: the datum is a composite of `typoid` (caller); the descriptor is reference
-    // counted by the type cache and released after use; deform writes natts entries.
-    unsafe {
-        let header = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-        let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
-        tuple.t_len = pgrx::varlena::varsize(header.cast()) as u32;
-        tuple.t_data = header;
-        let desc = pg_sys::lookup_rowtype_tupdesc(typoid, typmod);
-        let natts = (*desc).natts as usize;
-        let mut values = vec![pg_sys::Datum::from(0); natts];
-        let mut nulls = vec![true; natts];
-        pg_sys::heap_deform_tuple(&mut tuple, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
-        if (*desc).tdrefcount >= 0 {
-            pg_sys::DecrTupleDescRefCount(desc);
-        }
-        Ok((values, nulls))
-    }
+    // SAFETY: a non-null composite datum (the caller's contract).
+    let header =
+        unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) } as pg_sys::HeapTupleHeader;
+    // SAFETY: all zeroes is a valid HeapTupleData (integers and a null pointer).
+    let mut tuple: pg_sys::HeapTupleData = unsafe { std::mem::zeroed() };
+    // SAFETY: a detoasted datum has a complete varlena header.
+    tuple.t_len = unsafe { pgrx::varlena::varsize(header.cast()) } as u32;
+    tuple.t_data = header;
+    let desc = desc.as_ptr();
+    // SAFETY: the descriptor lives as long as the binding (RowDesc).
+    let natts = unsafe { (*desc).natts } as usize;
+    let mut values = vec![pg_sys::Datum::from(0); natts];
+    let mut nulls = vec![true; natts];
+    // SAFETY: the tuple is the datum's, of the type `desc` describes; deform writes natts
+    // entries to each array.
+    unsafe { pg_sys::heap_deform_tuple(&mut tuple, desc, values.as_mut_ptr(), nulls.as_mut_ptr()) };
+    Ok((values, nulls))
 }
 
 /// A scalar datum as the component value of WIT type `ty`.
@@ -210,68 +268,112 @@ unsafe fn scalar_to_val(
     ty: &WitType,
     what: &dyn Display,
 ) -> PluginResult<Val> {
-    // SAFETY: the match arms read the datum as the SQL type sql_type_of maps `ty` to.
-    unsafe {
-        Ok(match ty {
-            WitType::Bool => Val::Bool(get::<bool>(datum, what)?),
-            WitType::S8 => {
-                let v = get::<i16>(datum, what)?;
-                Val::S8(i8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
-            }
-            WitType::U8 => {
-                let v = get::<i16>(datum, what)?;
-                Val::U8(u8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
-            }
-            WitType::S16 => Val::S16(get::<i16>(datum, what)?),
-            WitType::U16 => {
-                let v = get::<i32>(datum, what)?;
-                Val::U16(u16::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
-            }
-            WitType::S32 => Val::S32(get::<i32>(datum, what)?),
-            WitType::U32 => {
-                let v = get::<i64>(datum, what)?;
-                Val::U32(u32::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
-            }
-            WitType::S64 => Val::S64(get::<i64>(datum, what)?),
-            WitType::U64 => {
-                let v = get::<AnyNumeric>(datum, what)?;
-                let text = v.to_string();
-                Val::U64(
-                    text.parse::<u64>()
-                        .map_err(|_| out_of_range(what, &text, ty))?,
-                )
-            }
-            WitType::F32 => Val::Float32(get::<f32>(datum, what)?),
-            WitType::F64 => Val::Float64(get::<f64>(datum, what)?),
-            WitType::Char => {
-                let s = get::<String>(datum, what)?;
-                let mut chars = s.chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) => Val::Char(c),
-                    _ => {
-                        return Err(PluginError::bad_value(
-                            ValueFault::Invalid,
-                            format!(
-                                "{what} must be exactly one character (WIT char), got {} characters",
-                                s.chars().count()
-                            ),
-                        ));
-                    }
-                }
-            }
-            WitType::String => Val::String(get::<String>(datum, what)?),
-            WitType::List(inner) if **inner == WitType::U8 => Val::List(
-                get::<Vec<u8>>(datum, what)?
-                    .into_iter()
-                    .map(Val::U8)
-                    .collect(),
+    // Read the datum as `$t`, the Rust form of the SQL type the mapping table gives `ty`.
+    macro_rules! read {
+        ($t:ty) => {
+            // SAFETY: a non-null value of the SQL type the mapping table gives `ty` (the
+            // caller's contract); each arm below names that type's Rust form.
+            unsafe { get::<$t>(datum, what) }?
+        };
+    }
+    Ok(match ty {
+        WitType::Bool => Val::Bool(read!(bool)),
+        WitType::S8 => {
+            let v = read!(i16);
+            Val::S8(i8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+        }
+        WitType::U8 => {
+            let v = read!(i16);
+            Val::U8(u8::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+        }
+        WitType::S16 => Val::S16(read!(i16)),
+        WitType::U16 => {
+            let v = read!(i32);
+            Val::U16(u16::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+        }
+        WitType::S32 => Val::S32(read!(i32)),
+        WitType::U32 => {
+            let v = read!(i64);
+            Val::U32(u32::try_from(v).map_err(|_| out_of_range(what, &v, ty))?)
+        }
+        WitType::S64 => Val::S64(read!(i64)),
+        // SAFETY: a non-null numeric (the mapping table gives u64 numeric).
+        WitType::U64 => Val::U64(unsafe { numeric_to_u64(datum, ty, what) }?),
+        WitType::F32 => Val::Float32(read!(f32)),
+        WitType::F64 => Val::Float64(read!(f64)),
+        WitType::Char => Val::Char(one_char(&read!(String), what)?),
+        WitType::String => Val::String(read!(String)),
+        WitType::List(inner) if **inner == WitType::U8 => {
+            Val::List(read!(Vec<u8>).into_iter().map(Val::U8).collect())
+        }
+        other => {
+            return Err(PluginError::UnsupportedType(format!(
+                "{what}: WIT type {other} has no SQL mapping yet"
+            )));
+        }
+    })
+}
+
+/// The one character of a WIT `char` argument.
+fn one_char(s: &str, what: &dyn Display) -> PluginResult<char> {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(PluginError::bad_value(
+            ValueFault::Invalid,
+            format!(
+                "{what} must be exactly one character (WIT char), got {} characters",
+                s.chars().count()
             ),
-            other => {
-                return Err(PluginError::UnsupportedType(format!(
-                    "{what}: WIT type {other} has no SQL mapping yet"
-                )));
-            }
-        })
+        )),
+    }
+}
+
+/// A numeric as u64: exactly what its text form parses to, so a fraction (even `1.0`), a
+/// negative number, NaN or an infinity is out of range. The text is `numeric_out`'s, parsed in
+/// place with no Rust `String`; pgrx's `TryFrom<AnyNumeric> for u64` would round fractions and
+/// wrap negative numbers.
+///
+/// # Safety
+/// `datum` must be a non-null numeric.
+unsafe fn numeric_to_u64(
+    datum: pg_sys::Datum,
+    ty: &WitType,
+    what: &dyn Display,
+) -> PluginResult<u64> {
+    // SAFETY: numeric_out takes a non-null numeric (the caller's contract) and returns a
+    // palloc'd C string in the current memory context, which outlives this function.
+    let text = unsafe { pgrx::direct_function_call::<&CStr>(pg_sys::numeric_out, &[Some(datum)]) }
+        .ok_or_else(|| PluginError::Internal(format!("{what}: could not read the SQL value")))?;
+    let text = text.to_string_lossy();
+    text.parse::<u64>()
+        .map_err(|_| out_of_range(what, &text, ty))
+}
+
+/// A u64 as a numeric datum, as `AnyNumeric::from(u64)` makes it but with no Rust `String` or
+/// copy: `int8_numeric` up to `i64::MAX`, else `numeric_in` on the digits in a stack buffer.
+fn u64_to_numeric(v: u64) -> Option<pg_sys::Datum> {
+    if let Ok(small) = i64::try_from(v) {
+        // SAFETY: int8_numeric takes an int8 and returns a new numeric.
+        return unsafe {
+            pgrx::direct_function_call_as_datum(pg_sys::int8_numeric, &[small.into_datum()])
+        };
+    }
+    let mut digits = [0u8; 21];
+    let mut buf = &mut digits[..20];
+    std::io::Write::write_fmt(&mut buf, format_args!("{v}")).ok()?;
+    let text = CStr::from_bytes_until_nul(&digits).ok()?;
+    // SAFETY: numeric_in takes a NUL-terminated string (the buffer outlives the call), the
+    // type's element OID (none) and a typmod (-1: unconstrained), and returns a new numeric.
+    unsafe {
+        pgrx::direct_function_call_as_datum(
+            pg_sys::numeric_in,
+            &[
+                Some(pg_sys::Datum::from(text.as_ptr())),
+                pg_sys::Oid::INVALID.into_datum(),
+                (-1i32).into_datum(),
+            ],
+        )
     }
 }
 
@@ -315,19 +417,22 @@ pub(crate) unsafe fn array_elements(
     datum: pg_sys::Datum,
     what: &dyn Display,
 ) -> PluginResult<Vec<(pg_sys::Datum, bool)>> {
-    // SAFETY: the caller guarantees an array datum; detoasting and deconstruction follow
-    // Postgres' own array API, with element storage from the catalog.
+    // SAFETY: the caller guarantees a non-null array datum.
+    let array = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) } as *mut pg_sys::ArrayType;
+    // SAFETY: a detoasted array, whose header is in memory.
+    let (ndim, elemtype) = unsafe { ((*array).ndim, (*array).elemtype) };
+    if ndim > 1 {
+        return Err(too_many_dimensions(what, ndim as usize));
+    }
+    let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
+    // SAFETY: catalog lookup of the array's element type.
+    unsafe { pg_sys::get_typlenbyvalalign(elemtype, &mut typlen, &mut typbyval, &mut typalign) };
+    let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
+    let mut nulls: *mut bool = std::ptr::null_mut();
+    let mut count = 0;
+    // SAFETY: Postgres' own array API, with the element storage from the catalog; it sets
+    // `elems` and `nulls` to `count` entries each.
     unsafe {
-        let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
-        if (*array).ndim > 1 {
-            return Err(too_many_dimensions(what, (*array).ndim as usize));
-        }
-        let elemtype = (*array).elemtype;
-        let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
-        pg_sys::get_typlenbyvalalign(elemtype, &mut typlen, &mut typbyval, &mut typalign);
-        let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
-        let mut nulls: *mut bool = std::ptr::null_mut();
-        let mut count = 0;
         pg_sys::deconstruct_array(
             array,
             elemtype,
@@ -337,11 +442,12 @@ pub(crate) unsafe fn array_elements(
             &mut elems,
             &mut nulls,
             &mut count,
-        );
-        Ok((0..count as usize)
-            .map(|i| (*elems.add(i), *nulls.add(i)))
-            .collect())
-    }
+        )
+    };
+    // SAFETY: `elems` and `nulls` have `count` entries (deconstruct_array).
+    Ok((0..count as usize)
+        .map(|i| unsafe { (*elems.add(i), *nulls.add(i)) })
+        .collect())
 }
 
 /// A one-dimensional SQL array of `elem_oid` (with its length, by-value flag and alignment)
@@ -437,33 +543,35 @@ pub fn val_to_datum(
         }
         (
             Conv::Composite {
-                typoid,
-                typmod,
                 natts,
                 fields,
+                desc,
                 ..
             },
             v @ (Val::Record(_) | Val::Tuple(_)),
         ) => {
-            let (mut values, mut nulls) = composite_values(v, *natts, fields, what)?;
-            // SAFETY: the descriptor comes from the type cache for a bound composite type and
-            // is released after forming; values and nulls have natts entries each.
-            unsafe {
-                let desc = pg_sys::lookup_rowtype_tupdesc(*typoid, *typmod);
-                if (*desc).natts as usize != values.len() {
-                    values.resize((*desc).natts as usize, pg_sys::Datum::from(0));
-                    nulls.resize((*desc).natts as usize, true);
-                }
-                let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
-                if (*desc).tdrefcount >= 0 {
-                    pg_sys::DecrTupleDescRefCount(desc);
-                }
-                Some(pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data))
-            }
+            let (values, nulls) = composite_values(v, *natts, fields, what)?;
+            Some(form(desc, values, nulls))
         }
         (Conv::Scalar(ty), v) => scalar_to_datum(v, ty, what)?,
         (_, other) => return Err(mismatch(&other)),
     })
+}
+
+/// A composite datum of the type `desc` describes from its attribute values.
+fn form(desc: &RowDesc, mut values: Vec<pg_sys::Datum>, mut nulls: Vec<bool>) -> pg_sys::Datum {
+    let desc = desc.as_ptr();
+    // SAFETY: the descriptor lives as long as the binding (RowDesc).
+    let natts = unsafe { (*desc).natts } as usize;
+    if natts != values.len() {
+        values.resize(natts, pg_sys::Datum::from(0));
+        nulls.resize(natts, true);
+    }
+    // SAFETY: values and nulls have natts entries each, of the attributes' types
+    // (`val_to_datum` made them as the binding planned); the tuple is palloc'd.
+    let tuple = unsafe { pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr()) };
+    // SAFETY: a tuple heap_form_tuple just made.
+    unsafe { pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data) }
 }
 
 /// The attribute values of a record or tuple for a composite with `natts` attributes;
@@ -520,7 +628,7 @@ fn scalar_to_datum(
         (_, Val::S32(i)) => i.into_datum(),
         (_, Val::U32(i)) => (i as i64).into_datum(),
         (_, Val::S64(i)) => i.into_datum(),
-        (_, Val::U64(i)) => AnyNumeric::from(i).into_datum(),
+        (_, Val::U64(i)) => u64_to_numeric(i),
         (_, Val::Float32(f)) => f.into_datum(),
         (_, Val::Float64(f)) => f.into_datum(),
         (_, Val::Char(c)) => c.to_string().into_datum(),

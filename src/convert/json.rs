@@ -13,7 +13,7 @@ use serde_json::{Map, Number, Value as Json};
 use wasmtime::component::Val;
 
 use crate::error::{PluginError, ValueFault};
-use crate::mapping::{WitType, sql_ident};
+use crate::mapping::{WitType, is_sql_ident_of, sql_ident, sql_ident_cow};
 
 /// Largest integer a JSON number carries exactly in every client (2^53).
 const JSON_SAFE_INT: u64 = 1 << 53;
@@ -30,7 +30,7 @@ pub struct ConvError {
 }
 
 impl ConvError {
-    fn new(path: &str, code: ValueFault, message: String) -> Self {
+    fn new(path: &JsonPath<'_>, code: ValueFault, message: String) -> Self {
         ConvError {
             path: path.to_string(),
             message,
@@ -38,7 +38,7 @@ impl ConvError {
         }
     }
 
-    fn shape(path: &str, ty: &WitType, found: &Json) -> Self {
+    fn shape(path: &JsonPath<'_>, ty: &WitType, found: &Json) -> Self {
         ConvError::new(
             path,
             ValueFault::Invalid,
@@ -88,7 +88,7 @@ fn describe_json(v: &Json) -> String {
     }
 }
 
-fn out_of_range(path: &str, ty: &WitType, shown: &dyn std::fmt::Display) -> ConvError {
+fn out_of_range(path: &JsonPath<'_>, ty: &WitType, shown: &dyn std::fmt::Display) -> ConvError {
     ConvError::new(
         path,
         ValueFault::OutOfRange,
@@ -97,7 +97,7 @@ fn out_of_range(path: &str, ty: &WitType, shown: &dyn std::fmt::Display) -> Conv
 }
 
 /// An integer from a JSON number or a decimal string, as i128 so every WIT integer fits.
-fn json_integer(path: &str, ty: &WitType, v: &Json) -> Result<i128, ConvError> {
+fn json_integer(path: &JsonPath<'_>, ty: &WitType, v: &Json) -> Result<i128, ConvError> {
     match v {
         Json::Number(n) => {
             if let Some(i) = n.as_i64() {
@@ -131,7 +131,7 @@ fn json_integer(path: &str, ty: &WitType, v: &Json) -> Result<i128, ConvError> {
     }
 }
 
-fn json_float(path: &str, ty: &WitType, v: &Json) -> Result<f64, ConvError> {
+fn json_float(path: &JsonPath<'_>, ty: &WitType, v: &Json) -> Result<f64, ConvError> {
     match v {
         Json::Number(n) => Ok(n.as_f64().unwrap_or(f64::NAN)),
         Json::String(s) => match s.as_str() {
@@ -156,6 +156,28 @@ pub fn parse_hex_bytes(s: &str) -> Option<Vec<u8>> {
     hex::decode(hex_digits).ok()
 }
 
+/// Where a value sits in the JSON input: `$`, `$.items[2].price`, ... Built on the stack as
+/// the conversion descends and formatted only when an error reports it.
+#[derive(Clone, Copy)]
+enum JsonPath<'a> {
+    /// The caller's name for the whole value (`$`).
+    Root(&'a str),
+    /// Element `index` of an array.
+    Index(&'a JsonPath<'a>, usize),
+    /// A field (or variant case, or `ok` / `err`) by its WIT name, shown as its SQL spelling.
+    Field(&'a JsonPath<'a>, &'a str),
+}
+
+impl std::fmt::Display for JsonPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonPath::Root(root) => f.write_str(root),
+            JsonPath::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            JsonPath::Field(parent, name) => write!(f, "{parent}.{}", sql_ident_cow(name)),
+        }
+    }
+}
+
 macro_rules! int_val {
     ($path:expr, $ty:expr, $v:expr, $rust:ty, $variant:ident) => {{
         let i = json_integer($path, $ty, $v)?;
@@ -165,8 +187,13 @@ macro_rules! int_val {
     }};
 }
 
-/// Convert a JSON value to a component value of type `ty`.
+/// Convert a JSON value to a component value of type `ty`; `path` names the value in errors.
 pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError> {
+    to_val(ty, v, &JsonPath::Root(path))
+}
+
+/// [`json_to_val`] at `path`: scalars here, each compound kind in its own function.
+fn to_val(ty: &WitType, v: &Json, path: &JsonPath<'_>) -> Result<Val, ConvError> {
     match ty {
         WitType::Bool => v
             .as_bool()
@@ -180,190 +207,27 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
         WitType::U32 => int_val!(path, ty, v, u32, U32),
         WitType::S64 => int_val!(path, ty, v, i64, S64),
         WitType::U64 => int_val!(path, ty, v, u64, U64),
-        WitType::F32 => {
-            let f = json_float(path, ty, v)?;
-            if f.is_finite() && (f as f32).is_infinite() {
-                return Err(out_of_range(path, ty, &f));
-            }
-            Ok(Val::Float32(f as f32))
-        }
+        WitType::F32 => json_f32(path, ty, v),
         WitType::F64 => json_float(path, ty, v).map(Val::Float64),
-        WitType::Char => match v.as_str() {
-            Some(s) => {
-                let mut chars = s.chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) => Ok(Val::Char(c)),
-                    _ => Err(ConvError::new(
-                        path,
-                        ValueFault::Invalid,
-                        format!(
-                            "expected exactly one character (char), found {}",
-                            describe_json(v)
-                        ),
-                    )),
-                }
-            }
-            None => Err(ConvError::shape(path, ty, v)),
-        },
+        WitType::Char => json_char(path, ty, v),
         WitType::String => v
             .as_str()
             .map(|s| Val::String(s.to_string()))
             .ok_or_else(|| ConvError::shape(path, ty, v)),
-        WitType::List(inner) => {
-            if **inner == WitType::U8
-                && let Json::String(s) = v
-            {
-                return parse_hex_bytes(s)
-                    .map(|b| Val::List(b.into_iter().map(Val::U8).collect()))
-                    .ok_or_else(|| {
-                        ConvError::new(
-                            path,
-                            ValueFault::Malformed,
-                            "expected a \"\\\\x…\" hex string for list<u8>".into(),
-                        )
-                    });
-            }
-            let items = v.as_array().ok_or_else(|| ConvError::shape(path, ty, v))?;
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| json_to_val(inner, item, &format!("{path}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Val::List)
-        }
-        WitType::Record(fields) => {
-            let obj = v.as_object().ok_or_else(|| ConvError::shape(path, ty, v))?;
-            fields
-                .iter()
-                .map(|(name, fty)| {
-                    let sql = sql_ident(name);
-                    let field_path = format!("{path}.{sql}");
-                    let value = obj.get(&sql).or_else(|| obj.get(name));
-                    let val = match (value, fty) {
-                        (None, WitType::Option(_)) => Val::Option(None),
-                        (None, _) => {
-                            return Err(ConvError::new(
-                                &field_path,
-                                ValueFault::Invalid,
-                                format!("missing field of type {fty}"),
-                            ));
-                        }
-                        (Some(value), _) => json_to_val(fty, value, &field_path)?,
-                    };
-                    Ok((name.clone(), val))
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Val::Record)
-        }
-        WitType::Tuple(types) => {
-            let items = v
-                .as_array()
-                .filter(|a| a.len() == types.len())
-                .ok_or_else(|| ConvError::shape(path, ty, v))?;
-            types
-                .iter()
-                .zip(items)
-                .enumerate()
-                .map(|(i, (t, item))| json_to_val(t, item, &format!("{path}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Val::Tuple)
-        }
+        WitType::List(inner) => json_list(path, ty, inner, v),
+        WitType::Record(fields) => json_record(path, ty, fields, v),
+        WitType::Tuple(types) => json_tuple(path, ty, types, v),
         WitType::Enum(names) => match v.as_str().and_then(|s| find_name(names, s)) {
             Some(name) => Ok(Val::Enum(name.clone())),
             None => Err(ConvError::shape(path, ty, v)),
         },
-        WitType::Flags(names) => {
-            let items = v.as_array().ok_or_else(|| ConvError::shape(path, ty, v))?;
-            let mut set = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                match item.as_str().and_then(|s| find_name(names, s)) {
-                    Some(name) => set.push(name.clone()),
-                    None => {
-                        return Err(ConvError::new(
-                            &format!("{path}[{i}]"),
-                            ValueFault::Invalid,
-                            format!(
-                                "expected one of the flags {}, found {}",
-                                names.join(", "),
-                                describe_json(item)
-                            ),
-                        ));
-                    }
-                }
-            }
-            Ok(Val::Flags(set))
-        }
-        WitType::Variant(cases) => {
-            let (key, payload) = match v {
-                Json::String(s) => (s.as_str(), &Json::Null),
-                Json::Object(o) if o.len() == 1 => {
-                    let (k, p) = o.iter().next().expect("invariant: one entry");
-                    (k.as_str(), p)
-                }
-                other => return Err(ConvError::shape(path, ty, other)),
-            };
-            let (name, case_ty) = cases
-                .iter()
-                .find(|(n, _)| n == key || sql_ident(n) == key)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
-                    ConvError::new(
-                        path,
-                        ValueFault::Invalid,
-                        format!(
-                            "\"{key}\" is not a case of {ty}; the cases are {}",
-                            names.join(", ")
-                        ),
-                    )
-                })?;
-            let payload = match case_ty {
-                None if payload.is_null() => None,
-                None => {
-                    return Err(ConvError::new(
-                        path,
-                        ValueFault::Invalid,
-                        format!(
-                            "case {name} has no payload, found {}",
-                            describe_json(payload)
-                        ),
-                    ));
-                }
-                Some(t) => Some(Box::new(json_to_val(
-                    t,
-                    payload,
-                    &format!("{path}.{}", sql_ident(name)),
-                )?)),
-            };
-            Ok(Val::Variant(name.clone(), payload))
-        }
+        WitType::Flags(names) => json_flags(path, ty, names, v),
+        WitType::Variant(cases) => json_variant(path, ty, cases, v),
         WitType::Option(inner) => match v {
             Json::Null => Ok(Val::Option(None)),
-            other => Ok(Val::Option(Some(Box::new(json_to_val(
-                inner, other, path,
-            )?)))),
+            other => Ok(Val::Option(Some(Box::new(to_val(inner, other, path)?)))),
         },
-        WitType::Result { ok, err } => {
-            let obj = v
-                .as_object()
-                .filter(|o| o.len() == 1)
-                .ok_or_else(|| ConvError::shape(path, ty, v))?;
-            let payload = |t: &Option<Box<WitType>>,
-                           p: &Json,
-                           sub: &str|
-             -> Result<Option<Box<Val>>, ConvError> {
-                match t {
-                    None => Ok(None),
-                    Some(t) => Ok(Some(Box::new(json_to_val(t, p, &format!("{path}.{sub}"))?))),
-                }
-            };
-            if let Some(p) = obj.get("ok") {
-                Ok(Val::Result(Ok(payload(ok, p, "ok")?)))
-            } else if let Some(p) = obj.get("err") {
-                Ok(Val::Result(Err(payload(err, p, "err")?)))
-            } else {
-                Err(ConvError::shape(path, ty, v))
-            }
-        }
+        WitType::Result { ok, err } => json_result(path, ty, (ok, err), v),
         WitType::Unsupported(kind) => Err(ConvError::new(
             path,
             ValueFault::Unsupported,
@@ -372,8 +236,214 @@ pub fn json_to_val(ty: &WitType, v: &Json, path: &str) -> Result<Val, ConvError>
     }
 }
 
+fn json_f32(path: &JsonPath<'_>, ty: &WitType, v: &Json) -> Result<Val, ConvError> {
+    let f = json_float(path, ty, v)?;
+    if f.is_finite() && (f as f32).is_infinite() {
+        return Err(out_of_range(path, ty, &f));
+    }
+    Ok(Val::Float32(f as f32))
+}
+
+fn json_char(path: &JsonPath<'_>, ty: &WitType, v: &Json) -> Result<Val, ConvError> {
+    let Some(s) = v.as_str() else {
+        return Err(ConvError::shape(path, ty, v));
+    };
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(Val::Char(c)),
+        _ => Err(ConvError::new(
+            path,
+            ValueFault::Invalid,
+            format!(
+                "expected exactly one character (char), found {}",
+                describe_json(v)
+            ),
+        )),
+    }
+}
+
+/// `list<T>`: an array, or for `list<u8>` also a `"\\x…"` hex string.
+fn json_list(
+    path: &JsonPath<'_>,
+    ty: &WitType,
+    inner: &WitType,
+    v: &Json,
+) -> Result<Val, ConvError> {
+    if *inner == WitType::U8
+        && let Json::String(s) = v
+    {
+        return parse_hex_bytes(s)
+            .map(|b| Val::List(b.into_iter().map(Val::U8).collect()))
+            .ok_or_else(|| {
+                ConvError::new(
+                    path,
+                    ValueFault::Malformed,
+                    "expected a \"\\\\x…\" hex string for list<u8>".into(),
+                )
+            });
+    }
+    let items = v.as_array().ok_or_else(|| ConvError::shape(path, ty, v))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| to_val(inner, item, &JsonPath::Index(path, i)))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Val::List)
+}
+
+/// A record from an object keyed by the fields' SQL (or WIT) names; a missing `option`
+/// field is `none`.
+fn json_record(
+    path: &JsonPath<'_>,
+    ty: &WitType,
+    fields: &[(String, WitType)],
+    v: &Json,
+) -> Result<Val, ConvError> {
+    let obj = v.as_object().ok_or_else(|| ConvError::shape(path, ty, v))?;
+    fields
+        .iter()
+        .map(|(name, fty)| {
+            let field_path = JsonPath::Field(path, name);
+            let value = obj.get(&*sql_ident_cow(name)).or_else(|| obj.get(name));
+            let val = match (value, fty) {
+                (None, WitType::Option(_)) => Val::Option(None),
+                (None, _) => {
+                    return Err(ConvError::new(
+                        &field_path,
+                        ValueFault::Invalid,
+                        format!("missing field of type {fty}"),
+                    ));
+                }
+                (Some(value), _) => to_val(fty, value, &field_path)?,
+            };
+            Ok((name.clone(), val))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Val::Record)
+}
+
+fn json_tuple(
+    path: &JsonPath<'_>,
+    ty: &WitType,
+    types: &[WitType],
+    v: &Json,
+) -> Result<Val, ConvError> {
+    let items = v
+        .as_array()
+        .filter(|a| a.len() == types.len())
+        .ok_or_else(|| ConvError::shape(path, ty, v))?;
+    types
+        .iter()
+        .zip(items)
+        .enumerate()
+        .map(|(i, (t, item))| to_val(t, item, &JsonPath::Index(path, i)))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Val::Tuple)
+}
+
+/// Flags from an array of their names.
+fn json_flags(
+    path: &JsonPath<'_>,
+    ty: &WitType,
+    names: &[String],
+    v: &Json,
+) -> Result<Val, ConvError> {
+    let items = v.as_array().ok_or_else(|| ConvError::shape(path, ty, v))?;
+    let mut set = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str().and_then(|s| find_name(names, s)) {
+            Some(name) => set.push(name.clone()),
+            None => {
+                return Err(ConvError::new(
+                    &JsonPath::Index(path, i),
+                    ValueFault::Invalid,
+                    format!(
+                        "expected one of the flags {}, found {}",
+                        names.join(", "),
+                        describe_json(item)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Val::Flags(set))
+}
+
+/// A variant from `{"case": payload}`, or the bare string `"case"` for a case without one.
+fn json_variant(
+    path: &JsonPath<'_>,
+    ty: &WitType,
+    cases: &[(String, Option<WitType>)],
+    v: &Json,
+) -> Result<Val, ConvError> {
+    let (key, payload) = match v {
+        Json::String(s) => (s.as_str(), &Json::Null),
+        Json::Object(o) if o.len() == 1 => {
+            let (k, p) = o.iter().next().expect("invariant: one entry");
+            (k.as_str(), p)
+        }
+        other => return Err(ConvError::shape(path, ty, other)),
+    };
+    let (name, case_ty) = cases
+        .iter()
+        .find(|(n, _)| n == key || is_sql_ident_of(n, key))
+        .ok_or_else(|| {
+            let names: Vec<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
+            ConvError::new(
+                path,
+                ValueFault::Invalid,
+                format!(
+                    "\"{key}\" is not a case of {ty}; the cases are {}",
+                    names.join(", ")
+                ),
+            )
+        })?;
+    let payload = match case_ty {
+        None if payload.is_null() => None,
+        None => {
+            return Err(ConvError::new(
+                path,
+                ValueFault::Invalid,
+                format!(
+                    "case {name} has no payload, found {}",
+                    describe_json(payload)
+                ),
+            ));
+        }
+        Some(t) => Some(Box::new(to_val(t, payload, &JsonPath::Field(path, name))?)),
+    };
+    Ok(Val::Variant(name.clone(), payload))
+}
+
+/// A nested result from `{"ok": v}` or `{"err": v}`.
+fn json_result(
+    path: &JsonPath<'_>,
+    ty: &WitType,
+    (ok, err): (&Option<Box<WitType>>, &Option<Box<WitType>>),
+    v: &Json,
+) -> Result<Val, ConvError> {
+    let obj = v
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .ok_or_else(|| ConvError::shape(path, ty, v))?;
+    let payload =
+        |t: &Option<Box<WitType>>, p: &Json, sub: &str| -> Result<Option<Box<Val>>, ConvError> {
+            match t {
+                None => Ok(None),
+                Some(t) => Ok(Some(Box::new(to_val(t, p, &JsonPath::Field(path, sub))?))),
+            }
+        };
+    if let Some(p) = obj.get("ok") {
+        Ok(Val::Result(Ok(payload(ok, p, "ok")?)))
+    } else if let Some(p) = obj.get("err") {
+        Ok(Val::Result(Err(payload(err, p, "err")?)))
+    } else {
+        Err(ConvError::shape(path, ty, v))
+    }
+}
+
 fn find_name<'a>(names: &'a [String], s: &str) -> Option<&'a String> {
-    names.iter().find(|n| *n == s || sql_ident(n) == s)
+    names.iter().find(|n| *n == s || is_sql_ident_of(n, s))
 }
 
 fn int_json(i: i128) -> Json {

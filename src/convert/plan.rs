@@ -7,8 +7,10 @@
 //! columns for `option` fields (they are `none`); as a result, every field needs a column and
 //! columns no field names are NULL. Enums match when their labels are exactly the WIT cases.
 
-use pgrx::pg_sys;
+use std::rc::Rc;
+
 use pgrx::prelude::*;
+use pgrx::{PgMemoryContexts, pg_sys};
 
 use crate::error::{PluginError, PluginResult};
 use crate::mapping::{SqlType, WitType, sql_ident, sql_type_of};
@@ -60,12 +62,48 @@ pub enum Conv {
     /// A record (or tuple, when `tuple`) as a composite type (`RECORD` with the typmod of a
     /// blessed descriptor, for a function's OUT parameters).
     Composite {
-        typoid: pg_sys::Oid,
         typmod: i32,
         natts: usize,
         fields: Vec<FieldConv>,
         tuple: bool,
+        /// The type's descriptor as it was bound, for forming and deforming rows.
+        desc: Rc<RowDesc>,
     },
+}
+
+/// A composite type's tuple descriptor, copied when the function is bound into
+/// `TopMemoryContext` so that each row's conversion needs no type-cache lookup. It lives as
+/// long as the binding: a change to the type invalidates the binding (the type's relation is
+/// registered with `cache::depend_on_relation`) and the next binding copies it anew.
+#[derive(Debug)]
+pub struct RowDesc(pg_sys::TupleDesc);
+
+impl RowDesc {
+    /// The descriptor of composite type `typoid` (`typmod`: a blessed `RECORD`'s).
+    fn of(typoid: pg_sys::Oid, typmod: i32) -> Self {
+        // SAFETY: the caller checked `typoid` is a composite type; the copy (a plain,
+        // non-reference-counted descriptor) is made in TopMemoryContext, which outlives it.
+        let desc = unsafe {
+            PgMemoryContexts::TopMemoryContext
+                .switch_to(|_| pg_sys::lookup_rowtype_tupdesc_copy(typoid, typmod))
+        };
+        RowDesc(desc)
+    }
+
+    /// The descriptor, valid while `self` is.
+    pub fn as_ptr(&self) -> pg_sys::TupleDesc {
+        self.0
+    }
+}
+
+impl Drop for RowDesc {
+    fn drop(&mut self) {
+        // No Postgres call while unwinding: the copy is left to TopMemoryContext then.
+        if !std::thread::panicking() {
+            // SAFETY: a copy this RowDesc made and owns; nothing else points at it.
+            unsafe { pg_sys::FreeTupleDesc(self.0) };
+        }
+    }
 }
 
 pub(crate) fn format_type(oid: pg_sys::Oid) -> String {
@@ -78,26 +116,24 @@ pub(crate) fn format_type(oid: pg_sys::Oid) -> String {
 
 /// Attributes of a composite type: (name, type, index), dropped ones left out.
 fn attributes(typoid: pg_sys::Oid, typmod: i32) -> (usize, Vec<(String, pg_sys::Oid, usize)>) {
-    // SAFETY: the caller checked `typoid` is a composite type; the copy is palloc'd and the
-    // attribute array has natts entries.
-    unsafe {
-        let desc = pg_sys::lookup_rowtype_tupdesc_copy(typoid, typmod);
-        let natts = (*desc).natts as usize;
-        let attrs = (*desc).attrs.as_slice(natts);
-        let out = attrs
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| !a.attisdropped)
-            .map(|(i, a)| {
-                let name = std::ffi::CStr::from_ptr(a.attname.data.as_ptr())
-                    .to_string_lossy()
-                    .into_owned();
-                (name, a.atttypid, i)
-            })
-            .collect();
-        pg_sys::FreeTupleDesc(desc);
-        (natts, out)
-    }
+    // SAFETY: the caller checked `typoid` is a composite type; the copy is palloc'd.
+    let desc = unsafe { pg_sys::lookup_rowtype_tupdesc_copy(typoid, typmod) };
+    // SAFETY: a valid descriptor; its attribute array has natts entries.
+    let attrs = unsafe { (*desc).attrs.as_slice((*desc).natts as usize) };
+    let out = attrs
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !a.attisdropped)
+        .map(|(i, a)| {
+            // SAFETY: attname is a NUL-terminated NameData.
+            let name = unsafe { std::ffi::CStr::from_ptr(a.attname.data.as_ptr()) };
+            (name.to_string_lossy().into_owned(), a.atttypid, i)
+        })
+        .collect();
+    let natts = attrs.len();
+    // SAFETY: the copy made above, no longer used.
+    unsafe { pg_sys::FreeTupleDesc(desc) };
+    (natts, out)
 }
 
 /// The labels of an enum type with their pg_enum OIDs.
@@ -171,101 +207,122 @@ pub fn bind_typmod(
     dir: Dir,
 ) -> PluginResult<Result<Conv, String>> {
     let anonymous = oid == pg_sys::RECORDOID && typmod < 0;
-    let expect = |what: &str| {
-        Ok(Err(format!(
-            "{} does not fit WIT type {ty}, which needs {what}",
-            format_type(oid)
-        )))
-    };
     match ty {
         WitType::Option(inner) => {
-            return Ok(bind_typmod(oid, typmod, inner, dir)?.map(|c| Conv::Option(Box::new(c))));
+            Ok(bind_typmod(oid, typmod, inner, dir)?.map(|c| Conv::Option(Box::new(c))))
         }
         WitType::Record(fields) => {
-            // SAFETY: catalog lookups by OID.
-            if !unsafe { pg_sys::type_is_rowtype(oid) } || anonymous {
-                return expect("a composite type");
+            if anonymous || !is_rowtype(oid) {
+                return does_not_fit(oid, ty, "a composite type");
             }
             let named: Vec<(String, &WitType)> =
                 fields.iter().map(|(n, t)| (n.clone(), t)).collect();
-            return bind_composite(oid, typmod, &named, false, dir);
+            bind_composite(oid, typmod, &named, false, dir)
         }
         WitType::Tuple(items) => {
-            // SAFETY: catalog lookups by OID.
-            if !unsafe { pg_sys::type_is_rowtype(oid) } || anonymous {
-                return expect("a composite type with attributes f0, f1, ...");
+            if anonymous || !is_rowtype(oid) {
+                return does_not_fit(oid, ty, "a composite type with attributes f0, f1, ...");
             }
             let named: Vec<(String, &WitType)> = items
                 .iter()
                 .enumerate()
                 .map(|(i, t)| (format!("f{i}"), t))
                 .collect();
-            return bind_composite(oid, typmod, &named, true, dir);
+            bind_composite(oid, typmod, &named, true, dir)
         }
-        WitType::Enum(cases) => {
-            // SAFETY: catalog lookup by OID.
-            if unsafe { pg_sys::get_typtype(oid) } != pg_sys::TYPTYPE_ENUM as std::ffi::c_char {
-                return expect("an enum type");
+        WitType::Enum(cases) => bind_enum(oid, ty, cases),
+        WitType::Flags(names) => {
+            if oid != pg_sys::TEXTARRAYOID {
+                return does_not_fit(oid, ty, "text[]");
             }
-            let labels = enum_labels(oid)?;
-            let mut oids = Vec::with_capacity(cases.len());
-            for case in cases {
-                match labels.iter().find(|(l, _)| l == case) {
-                    Some((_, o)) => oids.push(*o),
-                    None => {
-                        return Ok(Err(format!(
-                            "enum {} has no label '{case}'",
-                            format_type(oid)
-                        )));
-                    }
-                }
-            }
-            if let Some((extra, _)) = labels.iter().find(|(l, _)| !cases.contains(l)) {
+            Ok(Ok(Conv::Flags(names.clone())))
+        }
+        WitType::List(inner) if **inner != WitType::U8 => bind_list(oid, ty, inner, dir),
+        _ => bind_mapped(oid, ty),
+    }
+}
+
+/// `Ok(Err(…))`: SQL type `oid` does not fit WIT type `ty`, which needs `what`.
+fn does_not_fit(oid: pg_sys::Oid, ty: &WitType, what: &str) -> PluginResult<Result<Conv, String>> {
+    Ok(Err(format!(
+        "{} does not fit WIT type {ty}, which needs {what}",
+        format_type(oid)
+    )))
+}
+
+fn is_rowtype(oid: pg_sys::Oid) -> bool {
+    // SAFETY: catalog lookups by OID.
+    unsafe { pg_sys::type_is_rowtype(oid) }
+}
+
+/// An enum type whose labels are exactly the WIT cases.
+fn bind_enum(
+    oid: pg_sys::Oid,
+    ty: &WitType,
+    cases: &[String],
+) -> PluginResult<Result<Conv, String>> {
+    // SAFETY: catalog lookup by OID.
+    if unsafe { pg_sys::get_typtype(oid) } != pg_sys::TYPTYPE_ENUM as std::ffi::c_char {
+        return does_not_fit(oid, ty, "an enum type");
+    }
+    let labels = enum_labels(oid)?;
+    let mut oids = Vec::with_capacity(cases.len());
+    for case in cases {
+        match labels.iter().find(|(l, _)| l == case) {
+            Some((_, o)) => oids.push(*o),
+            None => {
                 return Ok(Err(format!(
-                    "enum {} has label '{extra}', which is not a case of WIT type {ty}",
+                    "enum {} has no label '{case}'",
                     format_type(oid)
                 )));
             }
-            return Ok(Ok(Conv::Enum {
-                cases: cases.clone(),
-                oids,
-            }));
         }
-        WitType::Flags(names) => {
-            if oid != pg_sys::TEXTARRAYOID {
-                return expect("text[]");
-            }
-            return Ok(Ok(Conv::Flags(names.clone())));
-        }
-        WitType::List(inner) if **inner != WitType::U8 => {
-            // SAFETY: catalog lookup by OID.
-            let elem_oid = unsafe { pg_sys::get_element_type(oid) };
-            if elem_oid != pg_sys::Oid::INVALID {
-                let elem = match bind(elem_oid, inner, dir)? {
-                    Ok(c) => c,
-                    Err(why) => return Ok(Err(format!("its elements: {why}"))),
-                };
-                let (mut typlen, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
-                // SAFETY: catalog lookup of an existing type.
-                unsafe {
-                    pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut byval, &mut align)
-                };
-                return Ok(Ok(Conv::List {
-                    elem: Box::new(elem),
-                    elem_oid,
-                    typlen,
-                    byval,
-                    align,
-                }));
-            }
-            if oid == pg_sys::JSONBOID {
-                return Ok(Ok(Conv::Json(ty.clone())));
-            }
-            return expect("an array (or jsonb)");
-        }
-        _ => {}
     }
-    // Scalars, variants, results: the one type the mapping table names.
+    if let Some((extra, _)) = labels.iter().find(|(l, _)| !cases.contains(l)) {
+        return Ok(Err(format!(
+            "enum {} has label '{extra}', which is not a case of WIT type {ty}",
+            format_type(oid)
+        )));
+    }
+    Ok(Ok(Conv::Enum {
+        cases: cases.to_vec(),
+        oids,
+    }))
+}
+
+/// `list<T>` (not `list<u8>`): an array whose elements bind to `T`, or jsonb.
+fn bind_list(
+    oid: pg_sys::Oid,
+    ty: &WitType,
+    inner: &WitType,
+    dir: Dir,
+) -> PluginResult<Result<Conv, String>> {
+    // SAFETY: catalog lookup by OID.
+    let elem_oid = unsafe { pg_sys::get_element_type(oid) };
+    if elem_oid != pg_sys::Oid::INVALID {
+        let elem = match bind(elem_oid, inner, dir)? {
+            Ok(c) => c,
+            Err(why) => return Ok(Err(format!("its elements: {why}"))),
+        };
+        let (mut typlen, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
+        // SAFETY: catalog lookup of an existing type.
+        unsafe { pg_sys::get_typlenbyvalalign(elem_oid, &mut typlen, &mut byval, &mut align) };
+        return Ok(Ok(Conv::List {
+            elem: Box::new(elem),
+            elem_oid,
+            typlen,
+            byval,
+            align,
+        }));
+    }
+    if oid == pg_sys::JSONBOID {
+        return Ok(Ok(Conv::Json(ty.clone())));
+    }
+    does_not_fit(oid, ty, "an array (or jsonb)")
+}
+
+/// Scalars, variants, results: the one type the mapping table names.
+fn bind_mapped(oid: pg_sys::Oid, ty: &WitType) -> PluginResult<Result<Conv, String>> {
     match sql_type_of(ty) {
         Ok(m) if !m.array => match m.sql {
             crate::mapping::SqlBase::Scalar(SqlType::Jsonb) if oid == pg_sys::JSONBOID => {
@@ -274,10 +331,10 @@ pub fn bind_typmod(
             crate::mapping::SqlBase::Scalar(s) if s.oid() == oid => {
                 Ok(Ok(Conv::Scalar(ty.clone())))
             }
-            crate::mapping::SqlBase::Scalar(s) => expect(s.sql_name()),
-            crate::mapping::SqlBase::Generated(_) => expect("a generated type"),
+            crate::mapping::SqlBase::Scalar(s) => does_not_fit(oid, ty, s.sql_name()),
+            crate::mapping::SqlBase::Generated(_) => does_not_fit(oid, ty, "a generated type"),
         },
-        Ok(_) => expect("an array"),
+        Ok(_) => does_not_fit(oid, ty, "an array"),
         Err(t) => Err(PluginError::UnsupportedType(format!(
             "WIT type {t} has no SQL mapping"
         ))),
@@ -324,10 +381,11 @@ fn bind_composite(
         }
     }
     Ok(Ok(Conv::Composite {
-        typoid: oid,
         typmod,
         natts,
         fields: out,
         tuple,
+        // Copied last, once nothing can fail: an error never leaves it behind.
+        desc: Rc::new(RowDesc::of(oid, typmod)),
     }))
 }

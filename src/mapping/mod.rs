@@ -11,7 +11,7 @@ mod sql;
 mod wit;
 
 pub use fast::FastPath;
-pub use names::{quote_ident, quote_literal, sql_ident};
+pub use names::{is_sql_ident_of, quote_ident, quote_literal, sql_ident, sql_ident_cow};
 pub use sql::*;
 pub use wit::*;
 

@@ -230,38 +230,12 @@ fn run<T>(
             caller.plugin, compiled.exports[export].name
         )
     };
-    let key = (
-        compiled as *const CompiledPlugin as usize,
-        crate::catalog::acl::current_role(),
-        caller.deterministic,
-    );
-    let lxid = current_lxid();
     let mut instances = INSTANCES.with(|m| m.take());
-    let slot = match instances.iter().position(|(k, _)| *k == key) {
-        Some(i) if instances[i].1.lxid == lxid => i,
-        found => {
-            // A new transaction (or a first call): a fresh instance. On failure the list goes
-            // back without it.
-            let fresh = match new_instance(compiled, caller.deterministic) {
-                Ok(fresh) => fresh,
-                Err(err) => {
-                    if let Some(i) = found {
-                        instances.swap_remove(i);
-                    }
-                    INSTANCES.with(|m| m.replace(instances));
-                    return Err(rename_trap(err, &what()));
-                }
-            };
-            match found {
-                Some(i) => {
-                    instances[i].1 = fresh;
-                    i
-                }
-                None => {
-                    instances.push((key, fresh));
-                    instances.len() - 1
-                }
-            }
+    let slot = match checkout(&mut instances, caller, compiled) {
+        Ok(slot) => slot,
+        Err(err) => {
+            INSTANCES.with(|m| m.replace(instances));
+            return Err(rename_trap(err, &what()));
         }
     };
     let live = &mut instances[slot].1;
@@ -269,31 +243,15 @@ fn run<T>(
     live.store
         .data_mut()
         .set_max_memory(guc::max_memory_bytes());
-    let func = match live.funcs[export] {
-        Some(func) => func,
-        None => {
-            let Some(func) = live
-                .instance
-                .get_func(&mut live.store, compiled.exports[export].index)
-            else {
-                INSTANCES.with(|m| m.replace(instances));
-                return Err(PluginError::Internal(format!(
-                    "{} is missing from the instance",
-                    what()
-                )));
-            };
-            live.funcs[export] = Some(func);
-            func
-        }
+    let Some(func) = export_func(live, compiled, export) else {
+        INSTANCES.with(|m| m.replace(instances));
+        return Err(PluginError::Internal(format!(
+            "{} is missing from the instance",
+            what()
+        )));
     };
     let outcome = f(&mut live.store, func);
-    let stderr = if live.store.data().has_output() {
-        let stderr = flush_output(caller.plugin, live.store.data());
-        super::host::log::report(caller.plugin, &mut live.store.data_mut().log);
-        stderr
-    } else {
-        String::new()
-    };
+    let stderr = report_output(caller.plugin, live);
     match outcome {
         Ok(v) => {
             INSTANCES.with(|m| m.replace(instances));
@@ -311,6 +269,71 @@ fn run<T>(
             Err(with_guest_stderr(trap_error(&e, &what()), &stderr))
         }
     }
+}
+
+/// The slot in `instances` of this role's instance of `compiled` for this transaction: the
+/// one there, else a fresh one (replacing one from an earlier transaction). If instantiating
+/// fails, the earlier one is gone too.
+fn checkout(
+    instances: &mut Vec<(InstanceKey, LiveInstance)>,
+    caller: Caller<'_>,
+    compiled: &CompiledPlugin,
+) -> PluginResult<usize> {
+    let key = (
+        compiled as *const CompiledPlugin as usize,
+        crate::catalog::acl::current_role(),
+        caller.deterministic,
+    );
+    let lxid = current_lxid();
+    let found = instances.iter().position(|(k, _)| *k == key);
+    if let Some(i) = found
+        && instances[i].1.lxid == lxid
+    {
+        return Ok(i);
+    }
+    // A new transaction (or a first call): a fresh instance.
+    let fresh = match new_instance(compiled, caller.deterministic) {
+        Ok(fresh) => fresh,
+        Err(err) => {
+            if let Some(i) = found {
+                instances.swap_remove(i);
+            }
+            return Err(err);
+        }
+    };
+    Ok(match found {
+        Some(i) => {
+            instances[i].1 = fresh;
+            i
+        }
+        None => {
+            instances.push((key, fresh));
+            instances.len() - 1
+        }
+    })
+}
+
+/// Export number `export`'s function in `live`, looked up once per instance.
+fn export_func(live: &mut LiveInstance, compiled: &CompiledPlugin, export: usize) -> Option<Func> {
+    if let Some(func) = live.funcs[export] {
+        return Some(func);
+    }
+    let func = live
+        .instance
+        .get_func(&mut live.store, compiled.exports[export].index)?;
+    live.funcs[export] = Some(func);
+    Some(func)
+}
+
+/// Report what the guest logged or printed during the call; returns its stderr, for an error
+/// message.
+fn report_output(plugin: &str, live: &mut LiveInstance) -> String {
+    if !live.store.data().has_output() {
+        return String::new();
+    }
+    let stderr = flush_output(plugin, live.store.data());
+    super::host::log::report(plugin, &mut live.store.data_mut().log);
+    stderr
 }
 
 /// Call export number `export` of `compiled` (installed as `plugin`) with dynamic values;
