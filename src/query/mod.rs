@@ -695,23 +695,24 @@ fn run_plan(statement: &Statement, params: &[Value]) -> Result<Vec<Vec<Value>>, 
     let cap = guc::max_query_rows();
     // SAFETY: SPI is connected; the plan is valid; datums and nulls have one entry per
     // parameter. read_only = true: SPI refuses anything but a plain query.
-    unsafe {
-        let rc = pg_sys::SPI_execute_plan(
+    let rc = unsafe {
+        pg_sys::SPI_execute_plan(
             statement.plan,
             datums.as_mut_ptr(),
             nulls.as_ptr(),
             true,
             (cap + 1) as std::ffi::c_long,
-        );
-        if rc < 0 {
-            return Err(spi_error("query", rc));
-        }
-        let count = pg_sys::SPI_processed;
-        if count as usize > cap {
-            return Err(too_many_rows(cap));
-        }
-        Ok(tuptable_rows(count))
+        )
+    };
+    if rc < 0 {
+        return Err(spi_error("query", rc));
     }
+    // SAFETY: the number of rows of the execution above.
+    let count = unsafe { pg_sys::SPI_processed };
+    if count as usize > cap {
+        return Err(too_many_rows(cap));
+    }
+    Ok(tuptable_rows(count))
 }
 
 /// Parse and plan a statement (the WIT `prepare`).
@@ -739,25 +740,29 @@ pub fn open(statement: &Statement, params: &[Value]) -> QueryResult<Rows> {
     guarded(|| {
         with_spi(|| {
             let (mut datums, nulls) = param_datums(&statement.params, params)?;
-            // SAFETY: SPI is connected; the portal outlives the connection and the
-            // subtransaction (it moves to the parent on release) until closed or the end of
-            // the transaction.
-            unsafe {
-                let portal = pg_sys::SPI_cursor_open(
+            // SAFETY: SPI is connected; the plan is valid; datums and nulls have one entry per
+            // parameter. The portal outlives the connection and the subtransaction (it moves to
+            // the parent on release) until closed or the end of the transaction.
+            let portal = unsafe {
+                pg_sys::SPI_cursor_open(
                     std::ptr::null(),
                     statement.plan,
                     datums.as_mut_ptr(),
                     nulls.as_ptr(),
                     true,
-                );
-                if portal.is_null() {
-                    return Err(spi_error("open", pg_sys::SPI_result));
-                }
-                Ok(Rows {
-                    portal: CStr::from_ptr((*portal).name).to_owned(),
-                    columns: columns_of((*portal).tupDesc),
-                })
+                )
+            };
+            if portal.is_null() {
+                // SAFETY: SPI's result code of the failed open.
+                let code = unsafe { pg_sys::SPI_result };
+                return Err(spi_error("open", code));
             }
+            // SAFETY: the portal just opened: its NUL-terminated name and its descriptor.
+            let (name, desc) = unsafe { (CStr::from_ptr((*portal).name), (*portal).tupDesc) };
+            Ok(Rows {
+                portal: name.to_owned(),
+                columns: columns_of(desc),
+            })
         })
     })
 }
@@ -772,18 +777,21 @@ pub fn fetch(rows: &Rows, count: u32) -> QueryResult<Vec<Vec<Value>>> {
         with_spi(|| {
             // SAFETY: SPI is connected; a portal closed by the end of its transaction is not
             // found.
-            unsafe {
-                let portal = pg_sys::SPI_cursor_find(rows.portal.as_ptr());
-                if portal.is_null() {
-                    return Err(SqlError::new(
-                        "34000",
-                        "the cursor is closed: cursors last until the end of their transaction",
-                    ));
-                }
-                let count = (count as usize).min(guc::max_query_rows());
-                pg_sys::SPI_cursor_fetch(portal, true, count as std::ffi::c_long);
-                Ok(tuptable_rows(pg_sys::SPI_processed))
+            let portal = unsafe { pg_sys::SPI_cursor_find(rows.portal.as_ptr()) };
+            if portal.is_null() {
+                return Err(SqlError::new(
+                    "34000",
+                    "the cursor is closed: cursors last until the end of their transaction",
+                ));
             }
+            let count = (count as usize).min(guc::max_query_rows());
+            // SAFETY: the open portal found above; the rows go to SPI_tuptable, their number to
+            // SPI_processed.
+            let fetched = unsafe {
+                pg_sys::SPI_cursor_fetch(portal, true, count as std::ffi::c_long);
+                pg_sys::SPI_processed
+            };
+            Ok(tuptable_rows(fetched))
         })
     })
 }
