@@ -43,40 +43,47 @@ unsafe fn numeric_text(num: pg_sys::Numeric) -> String {
 /// # Safety
 /// `v` must be a scalar value the jsonb iterator returned.
 unsafe fn scalar(v: &pg_sys::JsonbValue) -> PluginResult<Json> {
-    // SAFETY: the union member read is the one `type_` names.
-    unsafe {
-        Ok(match v.type_ {
-            pg_sys::jbvType::jbvNull => Json::Null,
-            pg_sys::jbvType::jbvBool => Json::Bool(v.val.boolean),
-            pg_sys::jbvType::jbvString => {
+    Ok(match v.type_ {
+        pg_sys::jbvType::jbvNull => Json::Null,
+        // SAFETY: `type_` is jbvBool, so `boolean` is the union member set.
+        pg_sys::jbvType::jbvBool => Json::Bool(unsafe { v.val.boolean }),
+        pg_sys::jbvType::jbvString => {
+            // SAFETY: `type_` is jbvString, so `string` is the union member set; its `val`
+            // points at `len` bytes inside the jsonb being iterated (the caller's contract).
+            let bytes = unsafe {
                 let s = v.val.string;
-                let bytes = std::slice::from_raw_parts(s.val as *const u8, s.len as usize);
-                Json::String(String::from_utf8_lossy(bytes).into_owned())
-            }
-            pg_sys::jbvType::jbvNumeric => {
-                let text = numeric_text(v.val.numeric);
-                match text.parse::<Number>() {
-                    Ok(n) => Json::Number(n),
-                    Err(_) => {
-                        let shown = match text.char_indices().nth(24) {
-                            Some((cut, _)) => format!("{}… ({} digits)", &text[..cut], text.len()),
-                            None => text,
-                        };
-                        return Err(PluginError::bad_value(
-                            ValueFault::OutOfRange,
-                            format!(
-                                "the JSON number {shown} is out of range for any WIT number type"
-                            ),
-                        ));
-                    }
-                }
-            }
-            other => {
-                return Err(PluginError::Internal(format!(
-                    "unexpected jsonb value type {other}"
-                )));
-            }
-        })
+                std::slice::from_raw_parts(s.val as *const u8, s.len as usize)
+            };
+            Json::String(String::from_utf8_lossy(bytes).into_owned())
+        }
+        pg_sys::jbvType::jbvNumeric => {
+            // SAFETY: `type_` is jbvNumeric, so `numeric` is the union member set, a valid
+            // numeric inside the jsonb being iterated.
+            number(unsafe { numeric_text(v.val.numeric) })?
+        }
+        other => {
+            return Err(PluginError::Internal(format!(
+                "unexpected jsonb value type {other}"
+            )));
+        }
+    })
+}
+
+/// The text of a jsonb numeric as a JSON number; one too large for any WIT number type is
+/// refused.
+fn number(text: String) -> PluginResult<Json> {
+    match text.parse::<Number>() {
+        Ok(n) => Ok(Json::Number(n)),
+        Err(_) => {
+            let shown = match text.char_indices().nth(24) {
+                Some((cut, _)) => format!("{}… ({} digits)", &text[..cut], text.len()),
+                None => text,
+            };
+            Err(PluginError::bad_value(
+                ValueFault::OutOfRange,
+                format!("the JSON number {shown} is out of range for any WIT number type"),
+            ))
+        }
     }
 }
 
@@ -92,65 +99,98 @@ fn attach(stack: &mut [Frame], value: Json) -> Option<Json> {
     None
 }
 
+/// The containers open while a jsonb is read, innermost last.
+#[derive(Default)]
+struct Reader {
+    stack: Vec<Frame>,
+    /// The top is the one-element array Postgres wraps a top-level scalar in.
+    raw_scalar: bool,
+}
+
+impl Reader {
+    /// Take one token of the jsonb iterator (not `WJB_DONE`) with its value; returns the
+    /// outermost value once it is finished.
+    ///
+    /// # Safety
+    /// `v` must be the value the jsonb iterator returned with `token`, its jsonb still alive.
+    unsafe fn step(
+        &mut self,
+        token: pg_sys::JsonbIteratorToken::Type,
+        v: &pg_sys::JsonbValue,
+    ) -> PluginResult<Option<Json>> {
+        use pg_sys::JsonbIteratorToken as T;
+        let stack = &mut self.stack;
+        Ok(match token {
+            T::WJB_BEGIN_ARRAY => {
+                // SAFETY: with WJB_BEGIN_ARRAY the iterator returns a jbvArray, so `array` is
+                // the union member set.
+                if stack.is_empty() && unsafe { v.val.array.rawScalar } {
+                    self.raw_scalar = true;
+                }
+                stack.push(Frame::Array(Vec::new()));
+                None
+            }
+            T::WJB_BEGIN_OBJECT => {
+                stack.push(Frame::Object(Map::new(), None));
+                None
+            }
+            T::WJB_END_ARRAY | T::WJB_END_OBJECT => {
+                let value = match stack.pop() {
+                    Some(Frame::Array(mut items)) if self.raw_scalar && stack.is_empty() => {
+                        items.pop().unwrap_or(Json::Null)
+                    }
+                    Some(Frame::Array(items)) => Json::Array(items),
+                    Some(Frame::Object(map, _)) => Json::Object(map),
+                    None => Json::Null,
+                };
+                attach(stack, value)
+            }
+            T::WJB_KEY => {
+                // SAFETY: a key is a scalar (a string) the iterator returned (our contract).
+                let name = unsafe { scalar(v) }?;
+                if let (Json::String(k), Some(Frame::Object(_, key))) = (name, stack.last_mut()) {
+                    *key = Some(k);
+                }
+                None
+            }
+            _ => {
+                // SAFETY: an element or an object's value that is not a container is a scalar
+                // the iterator returned (our contract).
+                let value = unsafe { scalar(v) }?;
+                attach(stack, value)
+            }
+        })
+    }
+}
+
 /// A jsonb datum as a JSON value.
 ///
 /// # Safety
 /// `datum` must be a non-null jsonb datum.
 pub unsafe fn jsonb_to_json(datum: pg_sys::Datum) -> PluginResult<Json> {
-    // SAFETY: a detoasted jsonb; the iterator walks its binary form and returns values that
-    // point into it, which live while it does (the current memory context).
-    unsafe {
+    // SAFETY: `datum` is a non-null jsonb (the caller's contract); detoasted (a copy in the
+    // current memory context if it was toasted, alive until this function returns), its root
+    // container is what the iterator walks.
+    let mut it = unsafe {
         let jb = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::Jsonb;
-        let mut it = pg_sys::JsonbIteratorInit(&mut (*jb).root);
-        let mut v: pg_sys::JsonbValue = std::mem::zeroed();
-        let mut stack: Vec<Frame> = Vec::new();
-        let mut raw_scalar = false;
-        loop {
-            let token = pg_sys::JsonbIteratorNext(&mut it, &mut v, false);
-            let finished = match token {
-                pg_sys::JsonbIteratorToken::WJB_DONE => break,
-                pg_sys::JsonbIteratorToken::WJB_BEGIN_ARRAY => {
-                    if stack.is_empty() && v.val.array.rawScalar {
-                        raw_scalar = true;
-                    }
-                    stack.push(Frame::Array(Vec::new()));
-                    None
-                }
-                pg_sys::JsonbIteratorToken::WJB_BEGIN_OBJECT => {
-                    stack.push(Frame::Object(Map::new(), None));
-                    None
-                }
-                pg_sys::JsonbIteratorToken::WJB_END_ARRAY
-                | pg_sys::JsonbIteratorToken::WJB_END_OBJECT => {
-                    let value = match stack.pop() {
-                        Some(Frame::Array(mut items)) if raw_scalar && stack.is_empty() => {
-                            items.pop().unwrap_or(Json::Null)
-                        }
-                        Some(Frame::Array(items)) => Json::Array(items),
-                        Some(Frame::Object(map, _)) => Json::Object(map),
-                        None => Json::Null,
-                    };
-                    attach(&mut stack, value)
-                }
-                pg_sys::JsonbIteratorToken::WJB_KEY => {
-                    if let (Json::String(k), Some(Frame::Object(_, key))) =
-                        (scalar(&v)?, stack.last_mut())
-                    {
-                        *key = Some(k);
-                    }
-                    None
-                }
-                _ => {
-                    let value = scalar(&v)?;
-                    attach(&mut stack, value)
-                }
-            };
-            if let Some(top) = finished {
-                return Ok(top);
-            }
+        pg_sys::JsonbIteratorInit(&mut (*jb).root)
+    };
+    // SAFETY: an all-zero JsonbValue is valid (a jbvNull; its union holds no pointer to follow).
+    let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
+    let mut reader = Reader::default();
+    loop {
+        // SAFETY: `it` is the live iterator over the detoasted jsonb; it writes the next value
+        // (pointing into that jsonb) into `v`, and frees itself when it returns WJB_DONE.
+        let token = unsafe { pg_sys::JsonbIteratorNext(&mut it, &mut v, false) };
+        if token == pg_sys::JsonbIteratorToken::WJB_DONE {
+            break;
         }
-        Ok(Json::Null)
+        // SAFETY: `v` is what the iterator just returned with `token`; the jsonb is alive.
+        if let Some(top) = unsafe { reader.step(token, &v) }? {
+            return Ok(top);
+        }
     }
+    Ok(Json::Null)
 }
 
 /// A jsonb string pointing at `s`, which must outlive its use.
@@ -182,41 +222,54 @@ fn string_value(s: &str) -> PluginResult<pg_sys::JsonbValue> {
 /// # Safety
 /// Calls Postgres to make numerics (in the current memory context).
 unsafe fn scalar_value(v: &Json) -> PluginResult<pg_sys::JsonbValue> {
-    // SAFETY: a zeroed JsonbValue is a valid null; each arm sets the member `type_` names.
-    unsafe {
-        let mut out: pg_sys::JsonbValue = std::mem::zeroed();
-        match v {
-            Json::Null => out.type_ = pg_sys::jbvType::jbvNull,
-            Json::Bool(b) => {
-                out.type_ = pg_sys::jbvType::jbvBool;
-                out.val.boolean = *b;
-            }
-            Json::String(s) => return string_value(s),
-            Json::Number(n) => {
-                out.type_ = pg_sys::jbvType::jbvNumeric;
-                out.val.numeric = match n.as_i64() {
-                    Some(i) => pg_sys::int64_to_numeric(i),
-                    None => {
-                        let text = std::ffi::CString::new(n.to_string())
-                            .expect("invariant: a number's text has no NUL");
-                        pgrx::fcinfo::direct_function_call_as_datum(
-                            pg_sys::numeric_in,
-                            &[
-                                Some(pg_sys::Datum::from(text.as_ptr())),
-                                Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
-                                Some(pg_sys::Datum::from(-1i32)),
-                            ],
-                        )
-                        .map(|d| d.cast_mut_ptr())
-                        .unwrap_or(std::ptr::null_mut())
-                    }
-                };
-            }
-            Json::Array(_) | Json::Object(_) => {
-                return Err(PluginError::Internal("a container is not a scalar".into()));
-            }
+    // SAFETY: an all-zero JsonbValue is a valid jbvNull; each arm sets the member `type_` names.
+    let mut out: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
+    match v {
+        Json::Null => out.type_ = pg_sys::jbvType::jbvNull,
+        Json::Bool(b) => {
+            out.type_ = pg_sys::jbvType::jbvBool;
+            out.val.boolean = *b;
         }
-        Ok(out)
+        Json::String(s) => return string_value(s),
+        Json::Number(n) => {
+            out.type_ = pg_sys::jbvType::jbvNumeric;
+            // SAFETY: makes a numeric in the current memory context (our contract).
+            out.val.numeric = unsafe { numeric_value(n) };
+        }
+        Json::Array(_) | Json::Object(_) => {
+            return Err(PluginError::Internal("a container is not a scalar".into()));
+        }
+    }
+    Ok(out)
+}
+
+/// A JSON number as a numeric: without text when it fits `i64`, else through `numeric_in`
+/// (null if that returns none).
+///
+/// # Safety
+/// Calls Postgres to make the numeric (in the current memory context).
+unsafe fn numeric_value(n: &Number) -> pg_sys::Numeric {
+    match n.as_i64() {
+        // SAFETY: int64_to_numeric takes any i64 and returns a palloc'd numeric.
+        Some(i) => unsafe { pg_sys::int64_to_numeric(i) },
+        None => {
+            let text = std::ffi::CString::new(n.to_string())
+                .expect("invariant: a number's text has no NUL");
+            // SAFETY: numeric_in takes a NUL-terminated string (alive for the call), a type
+            // OID and a typmod, and returns a palloc'd numeric or raises on bad input.
+            unsafe {
+                pgrx::fcinfo::direct_function_call_as_datum(
+                    pg_sys::numeric_in,
+                    &[
+                        Some(pg_sys::Datum::from(text.as_ptr())),
+                        Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
+                        Some(pg_sys::Datum::from(-1i32)),
+                    ],
+                )
+            }
+            .map(|d| d.cast_mut_ptr())
+            .unwrap_or(std::ptr::null_mut())
+        }
     }
 }
 
@@ -232,48 +285,61 @@ unsafe fn push(
     token: pg_sys::JsonbIteratorToken::Type,
 ) -> PluginResult<*mut pg_sys::JsonbValue> {
     use pg_sys::JsonbIteratorToken as T;
-    // SAFETY: tokens are pushed in a well-formed order; values outlive the construction.
-    unsafe {
-        Ok(match v {
-            Json::Array(items) => {
-                pg_sys::pushJsonbValue(state, T::WJB_BEGIN_ARRAY, std::ptr::null_mut());
-                for item in items {
-                    push(state, item, T::WJB_ELEM)?;
-                }
-                pg_sys::pushJsonbValue(state, T::WJB_END_ARRAY, std::ptr::null_mut())
+    let null = std::ptr::null_mut();
+    Ok(match v {
+        Json::Array(items) => {
+            // SAFETY: `state` is in construction (our contract); an array may begin here.
+            unsafe { pg_sys::pushJsonbValue(state, T::WJB_BEGIN_ARRAY, null) };
+            for item in items {
+                // SAFETY: `state` has this array open, which takes elements.
+                unsafe { push(state, item, T::WJB_ELEM) }?;
             }
-            Json::Object(map) => {
-                pg_sys::pushJsonbValue(state, T::WJB_BEGIN_OBJECT, std::ptr::null_mut());
-                for (k, item) in map {
-                    let mut key = string_value(k)?;
-                    pg_sys::pushJsonbValue(state, T::WJB_KEY, &mut key);
-                    push(state, item, T::WJB_VALUE)?;
-                }
-                pg_sys::pushJsonbValue(state, T::WJB_END_OBJECT, std::ptr::null_mut())
+            // SAFETY: closes the array begun above, every element pushed.
+            unsafe { pg_sys::pushJsonbValue(state, T::WJB_END_ARRAY, null) }
+        }
+        Json::Object(map) => {
+            // SAFETY: `state` is in construction (our contract); an object may begin here.
+            unsafe { pg_sys::pushJsonbValue(state, T::WJB_BEGIN_OBJECT, null) };
+            for (k, item) in map {
+                let mut key = string_value(k)?;
+                // SAFETY: `state` has this object open and expects a key; `key` points into
+                // `map`, which outlives the construction.
+                unsafe { pg_sys::pushJsonbValue(state, T::WJB_KEY, &mut key) };
+                // SAFETY: `state` has a key pushed, which takes its value.
+                unsafe { push(state, item, T::WJB_VALUE) }?;
             }
-            scalar => {
-                let mut value = scalar_value(scalar)?;
-                pg_sys::pushJsonbValue(state, token, &mut value)
-            }
-        })
-    }
+            // SAFETY: closes the object begun above, every key with its value.
+            unsafe { pg_sys::pushJsonbValue(state, T::WJB_END_OBJECT, null) }
+        }
+        scalar => {
+            // SAFETY: makes numerics in the current memory context.
+            let mut value = unsafe { scalar_value(scalar) }?;
+            // SAFETY: `state` expects `token` here (our caller's order); a string `value`
+            // points into `v`, which outlives the construction.
+            unsafe { pg_sys::pushJsonbValue(state, token, &mut value) }
+        }
+    })
 }
 
 /// A JSON value as a jsonb datum (in the current memory context).
 pub fn json_to_jsonb(v: &Json) -> PluginResult<pg_sys::Datum> {
-    // SAFETY: builds a new jsonb from values that live until JsonbValueToJsonb has copied them.
-    unsafe {
-        let jb = match v {
-            Json::Array(_) | Json::Object(_) => {
-                let mut state: *mut pg_sys::JsonbParseState = std::ptr::null_mut();
-                let top = push(&mut state, v, pg_sys::JsonbIteratorToken::WJB_ELEM)?;
-                pg_sys::JsonbValueToJsonb(top)
-            }
-            scalar => {
-                let mut value = scalar_value(scalar)?;
-                pg_sys::JsonbValueToJsonb(&mut value)
-            }
-        };
-        Ok(pg_sys::Datum::from(jb))
-    }
+    let jb = match v {
+        Json::Array(_) | Json::Object(_) => {
+            let mut state: *mut pg_sys::JsonbParseState = std::ptr::null_mut();
+            // SAFETY: `state` is a new, empty parse state; `push` begins and ends the
+            // outermost container in it.
+            let top = unsafe { push(&mut state, v, pg_sys::JsonbIteratorToken::WJB_ELEM) }?;
+            // SAFETY: `top` is the finished container, whose strings point into `v`, alive
+            // here; JsonbValueToJsonb copies it into a new jsonb.
+            unsafe { pg_sys::JsonbValueToJsonb(top) }
+        }
+        scalar => {
+            // SAFETY: makes numerics in the current memory context.
+            let mut value = unsafe { scalar_value(scalar) }?;
+            // SAFETY: `value` is a scalar whose string, if any, points into `v`, alive here;
+            // JsonbValueToJsonb copies it into a new jsonb.
+            unsafe { pg_sys::JsonbValueToJsonb(&mut value) }
+        }
+    };
+    Ok(pg_sys::Datum::from(jb))
 }

@@ -124,70 +124,115 @@ impl Drop for Rows {
 
 /// Run `f` (which may use SPI) in a read-only subtransaction; a Postgres ERROR becomes a
 /// [`SqlError`], except an interrupt, which becomes [`Interrupted`].
+///
+/// The subtransaction is begun and ended here on every path, restoring the memory context and
+/// resource owner, as PL/Python's plpy.execute does; `f` runs inside it.
 fn guarded<T>(f: impl FnOnce() -> Result<T, SqlError>) -> QueryResult<T> {
-    // SAFETY: the subtransaction is begun and ended here on every path, restoring the memory
-    // context and resource owner, as PL/Python's plpy.execute does; `f` runs inside it.
+    // SAFETY: reads the backend's parallel-mode state.
+    if unsafe { pg_sys::IsInParallelMode() } {
+        return Ok(Err(SqlError::new(
+            "0A000",
+            "a plugin cannot query the database in a parallel operation",
+        )));
+    }
+    // SAFETY: reads the backend's current memory context and resource owner, restored below.
+    let (context, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    // SAFETY: begins the subtransaction that every path below ends; back in the caller's memory
+    // context. XactReadOnly is restored by the subtransaction's commit or abort
+    // (prevXactReadOnly).
     unsafe {
-        if pg_sys::IsInParallelMode() {
-            return Ok(Err(SqlError::new(
-                "0A000",
-                "a plugin cannot query the database in a parallel operation",
-            )));
-        }
-        let context = pg_sys::CurrentMemoryContext;
-        let owner = pg_sys::CurrentResourceOwner;
         pg_sys::BeginInternalSubTransaction(std::ptr::null());
         pg_sys::MemoryContextSwitchTo(context);
-        // Restored by the subtransaction's commit or abort (prevXactReadOnly).
         pg_sys::XactReadOnly = true;
-        // Unwind safety: on an ERROR, nothing `f` touched is used again but through the
-        // subtransaction's rollback.
-        let f = std::panic::AssertUnwindSafe(f);
-        let outcome = PgTryBuilder::new(move || {
-            let f = f;
-            Ok((f.0)())
-        })
-        .catch_others(|caught| Err(Box::new(caught)))
-        .execute();
-        match outcome {
-            Ok(Ok(value)) => {
-                pg_sys::ReleaseCurrentSubTransaction();
+    }
+    match try_catch(f) {
+        Ok(Ok(value)) => {
+            // SAFETY: the subtransaction begun above is current; `context` and `owner` were
+            // current before it.
+            unsafe { release_subtransaction(context, owner) };
+            Ok(Ok(value))
+        }
+        Ok(Err(error)) => {
+            // An error of ours (too many rows, a wrong count): nothing of it is kept either.
+            // SAFETY: as above.
+            unsafe { rollback_subtransaction(context, owner) };
+            Ok(Err(error))
+        }
+        Err(caught) => {
+            // SAFETY: back in the caller's memory context before the rollback (from whichever
+            // one the caught ERROR left current); then as above.
+            unsafe {
                 pg_sys::MemoryContextSwitchTo(context);
-                pg_sys::CurrentResourceOwner = owner;
-                Ok(Ok(value))
+                rollback_subtransaction(context, owner);
             }
-            Ok(Err(error)) => {
-                // An error of ours (too many rows, a wrong count): nothing of it is kept either.
-                pg_sys::RollbackAndReleaseCurrentSubTransaction();
-                pg_sys::MemoryContextSwitchTo(context);
-                pg_sys::CurrentResourceOwner = owner;
+            let error = caught_error(*caught);
+            // A cancel or statement_timeout (termination is FATAL and never gets here).
+            if error.sqlstate == "57014" {
+                Err(Interrupted(error.message))
+            } else {
                 Ok(Err(error))
             }
-            Err(caught) => {
-                pg_sys::MemoryContextSwitchTo(context);
-                pg_sys::RollbackAndReleaseCurrentSubTransaction();
-                pg_sys::MemoryContextSwitchTo(context);
-                pg_sys::CurrentResourceOwner = owner;
-                let error = match *caught {
-                    CaughtError::PostgresError(report)
-                    | CaughtError::ErrorReport(report)
-                    | CaughtError::RustPanic {
-                        ereport: report, ..
-                    } => SqlError {
-                        sqlstate: sqlstate(report.sql_error_code()),
-                        message: report.message().to_string(),
-                        detail: report.detail().map(str::to_string),
-                        hint: report.hint().map(str::to_string),
-                    },
-                };
-                // A cancel or statement_timeout (termination is FATAL and never gets here).
-                if error.sqlstate == "57014" {
-                    Err(Interrupted(error.message))
-                } else {
-                    Ok(Err(error))
-                }
-            }
         }
+    }
+}
+
+/// Run `f`, catching a Postgres ERROR (or a panic) it raises.
+fn try_catch<T>(
+    f: impl FnOnce() -> Result<T, SqlError>,
+) -> Result<Result<T, SqlError>, Box<CaughtError>> {
+    // Unwind safety: on an ERROR, nothing `f` touched is used again but through the
+    // subtransaction's rollback.
+    let f = std::panic::AssertUnwindSafe(f);
+    PgTryBuilder::new(move || {
+        let f = f;
+        Ok((f.0)())
+    })
+    .catch_others(|caught| Err(Box::new(caught)))
+    .execute()
+}
+
+/// Commit the current (internal) subtransaction and restore the caller's memory context and
+/// resource owner.
+///
+/// # Safety
+/// A subtransaction `guarded` began must be current; `context` and `owner` those current before
+/// it began.
+unsafe fn release_subtransaction(context: pg_sys::MemoryContext, owner: pg_sys::ResourceOwner) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        pg_sys::ReleaseCurrentSubTransaction();
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    }
+}
+
+/// Roll back the current (internal) subtransaction and restore the caller's memory context and
+/// resource owner.
+///
+/// # Safety
+/// As for [`release_subtransaction`].
+unsafe fn rollback_subtransaction(context: pg_sys::MemoryContext, owner: pg_sys::ResourceOwner) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    }
+}
+
+/// The error a caught ERROR reports, as the guest sees it.
+fn caught_error(caught: CaughtError) -> SqlError {
+    match caught {
+        CaughtError::PostgresError(report)
+        | CaughtError::ErrorReport(report)
+        | CaughtError::RustPanic {
+            ereport: report, ..
+        } => SqlError {
+            sqlstate: sqlstate(report.sql_error_code()),
+            message: report.message().to_string(),
+            detail: report.detail().map(str::to_string),
+            hint: report.hint().map(str::to_string),
+        },
     }
 }
 
@@ -341,8 +386,17 @@ fn spi_error(what: &str, code: i32) -> SqlError {
 /// Parse and plan `sql`, with `param_types` (SQL type names) for $1…$n, or inferred.
 fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError> {
     let csql = to_server(sql, "the query")?;
-    // Type names resolve as in SQL (regtype input); an unknown one raises, and is caught. The
-    // type modifier (`varchar(3)`, `numeric(5,2)`) is kept: parameters are coerced to it.
+    let (mut types, typmods) = parse_types(param_types)?;
+    if types.is_empty() {
+        types = infer_types(&csql)?;
+    }
+    plan_statement(&csql, types, &typmods)
+}
+
+/// The types and type modifiers of SQL type names. Type names resolve as in SQL (regtype
+/// input); an unknown one raises, and is caught. The type modifier (`varchar(3)`,
+/// `numeric(5,2)`) is kept: parameters are coerced to it.
+fn parse_types(param_types: &[String]) -> Result<(Vec<pg_sys::Oid>, Vec<i32>), SqlError> {
     let mut types: Vec<pg_sys::Oid> = Vec::with_capacity(param_types.len());
     let mut typmods: Vec<i32> = Vec::with_capacity(param_types.len());
     for name in param_types {
@@ -354,65 +408,93 @@ fn prepare_plan(sql: &str, param_types: &[String]) -> Result<Statement, SqlError
         types.push(oid);
         typmods.push(typmod);
     }
-    // SAFETY: SPI is connected (`with_spi`); the plan is kept past SPI_finish and owned by the
-    // returned Statement, which frees it.
-    unsafe {
-        if types.is_empty() {
-            // Learn the parameter types from the query, then plan again with them fixed: a
-            // kept plan re-parses with its parser hook after invalidations, and the hook's
-            // state would not outlive this call.
-            // Allocated here, in SPI's procedure context (current inside `with_spi`): the parse
-            // only repallocs it, so it outlives SPI_prepare_params' own scratch memory.
-            let mut state = InferredParams {
-                types: pg_sys::palloc0(std::mem::size_of::<pg_sys::Oid>()).cast(),
-                count: 0,
-            };
-            let probe = pg_sys::SPI_prepare_params(
-                csql.as_ptr(),
-                Some(infer_params),
-                (&raw mut state).cast(),
-                0,
-            );
-            if probe.is_null() {
-                return Err(spi_error("prepare", pg_sys::SPI_result));
-            }
-            // The parse wrote the types it inferred into `state` (the plan itself records
-            // none for a parser-hook statement).
-            types = (0..state.count.max(0) as usize)
-                .map(|i| *state.types.add(i))
-                .collect();
-            pg_sys::SPI_freeplan(probe);
-            if let Some(n) = types
-                .iter()
-                .position(|&t| t == pg_sys::Oid::INVALID || t == pg_sys::UNKNOWNOID)
-            {
-                return Err(SqlError::new(
-                    "42P18",
-                    format!(
-                        "could not determine data type of parameter ${}: cast it, or pass param-types",
-                        n + 1
-                    ),
-                ));
-            }
-        }
-        let plan = pg_sys::SPI_prepare(csql.as_ptr(), types.len() as i32, types.as_mut_ptr());
-        if plan.is_null() {
-            return Err(spi_error("prepare", pg_sys::SPI_result));
-        }
-        let params = (0..pg_sys::SPI_getargcount(plan))
+    Ok((types, typmods))
+}
+
+/// The parameter types of `csql`, learned from the query (each must be determined). The plan
+/// is then made again with them fixed: a kept plan re-parses with its parser hook after
+/// invalidations, and the hook's state would not outlive this call.
+fn infer_types(csql: &CStr) -> Result<Vec<pg_sys::Oid>, SqlError> {
+    // Allocated here, in SPI's procedure context (current inside `with_spi`): the parse only
+    // repallocs it, so it outlives SPI_prepare_params' own scratch memory.
+    // SAFETY: a zeroed allocation in the current memory context.
+    let types = unsafe { pg_sys::palloc0(std::mem::size_of::<pg_sys::Oid>()) };
+    let mut state = InferredParams {
+        types: types.cast(),
+        count: 0,
+    };
+    // SAFETY: SPI is connected (`with_spi`); `infer_params` gets `state`, alive for the parse.
+    let probe = unsafe {
+        pg_sys::SPI_prepare_params(
+            csql.as_ptr(),
+            Some(infer_params),
+            (&raw mut state).cast(),
+            0,
+        )
+    };
+    if probe.is_null() {
+        // SAFETY: SPI's result code of the failed prepare.
+        let code = unsafe { pg_sys::SPI_result };
+        return Err(spi_error("prepare", code));
+    }
+    // The parse wrote the types it inferred into `state` (the plan itself records none for a
+    // parser-hook statement).
+    // SAFETY: `state.types` holds the `state.count` types the parse wrote; the probe plan is
+    // ours, freed once.
+    let types: Vec<pg_sys::Oid> = unsafe {
+        let types = (0..state.count.max(0) as usize)
+            .map(|i| *state.types.add(i))
+            .collect();
+        pg_sys::SPI_freeplan(probe);
+        types
+    };
+    if let Some(n) = types
+        .iter()
+        .position(|&t| t == pg_sys::Oid::INVALID || t == pg_sys::UNKNOWNOID)
+    {
+        return Err(SqlError::new(
+            "42P18",
+            format!(
+                "could not determine data type of parameter ${}: cast it, or pass param-types",
+                n + 1
+            ),
+        ));
+    }
+    Ok(types)
+}
+
+/// Plan `csql` with parameters of `types` (and `typmods`, by position), kept past SPI_finish.
+fn plan_statement(
+    csql: &CStr,
+    mut types: Vec<pg_sys::Oid>,
+    typmods: &[i32],
+) -> Result<Statement, SqlError> {
+    // SAFETY: SPI is connected (`with_spi`); `types` holds the `types.len()` parameter types.
+    let plan =
+        unsafe { pg_sys::SPI_prepare(csql.as_ptr(), types.len() as i32, types.as_mut_ptr()) };
+    if plan.is_null() {
+        // SAFETY: SPI's result code of the failed prepare.
+        let code = unsafe { pg_sys::SPI_result };
+        return Err(spi_error("prepare", code));
+    }
+    // SAFETY: a valid plan: its argument count, and each argument's type.
+    let params = unsafe {
+        (0..pg_sys::SPI_getargcount(plan))
             .map(|i| {
                 let typmod = typmods.get(i as usize).copied().unwrap_or(-1);
                 (pg_sys::SPI_getargtypeid(plan, i), typmod)
             })
-            .collect();
-        let columns = plan_columns(plan);
-        pg_sys::SPI_keepplan(plan);
-        Ok(Statement {
-            plan,
-            params,
-            columns,
-        })
-    }
+            .collect()
+    };
+    let columns = plan_columns(plan);
+    // SAFETY: the plan is kept past SPI_finish and owned by the returned Statement, which
+    // frees it.
+    unsafe { pg_sys::SPI_keepplan(plan) };
+    Ok(Statement {
+        plan,
+        params,
+        columns,
+    })
 }
 
 /// The datum of a value for a parameter of a built-in type it fits as it is (`int` for the
@@ -514,10 +596,10 @@ fn param_datums(
 /// # Safety
 /// `datum` must be a non-null datum of type `ty`.
 unsafe fn to_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
-    // SAFETY: the caller's contract; each arm reads the datum as its type. A domain's values
-    // are its base type's.
+    // SAFETY: looks up the base type of a type (a domain's values are its base type's).
+    let ty = unsafe { pg_sys::getBaseType(ty) };
+    // SAFETY: the caller's contract; each arm reads the datum as its type.
     unsafe {
-        let ty = pg_sys::getBaseType(ty);
         match ty {
             pg_sys::BOOLOID => Value::Boolean(bool::from_datum(datum, false).unwrap_or(false)),
             pg_sys::INT2OID => Value::Int(i16::from_datum(datum, false).unwrap_or(0).into()),
@@ -529,49 +611,74 @@ unsafe fn to_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
             pg_sys::BYTEAOID => {
                 Value::Bytes(Vec::<u8>::from_datum(datum, false).unwrap_or_default())
             }
-            _ => {
-                let (mut output, mut varlena) = (pg_sys::Oid::INVALID, false);
-                pg_sys::getTypeOutputInfo(ty, &mut output, &mut varlena);
-                let text = cstr_from_server(pg_sys::OidOutputFunctionCall(output, datum));
-                match ty {
-                    pg_sys::NUMERICOID => Value::Numeric(text),
-                    pg_sys::JSONOID | pg_sys::JSONBOID => Value::Json(text),
-                    _ => Value::Text(text),
-                }
-            }
+            _ => output_value(datum, ty),
         }
+    }
+}
+
+/// A value through its type's output function: a `numeric`'s as `numeric`, a `json` or `jsonb`
+/// as `json`, any other as `text`.
+///
+/// # Safety
+/// `datum` must be a non-null datum of type `ty`.
+unsafe fn output_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
+    let (mut output, mut varlena) = (pg_sys::Oid::INVALID, false);
+    // SAFETY: the type exists (the caller's contract); its output function takes the datum and
+    // returns a palloc'd NUL-terminated string in the database's encoding.
+    let text = unsafe {
+        pg_sys::getTypeOutputInfo(ty, &mut output, &mut varlena);
+        cstr_from_server(pg_sys::OidOutputFunctionCall(output, datum))
+    };
+    match ty {
+        pg_sys::NUMERICOID => Value::Numeric(text),
+        pg_sys::JSONOID | pg_sys::JSONBOID => Value::Json(text),
+        _ => Value::Text(text),
     }
 }
 
 /// The rows of the current `SPI_tuptable`, at most `limit` of them.
 fn tuptable_rows(count: u64) -> Vec<Vec<Value>> {
-    // SAFETY: SPI_tuptable holds `count` tuples of its descriptor after a successful execution
-    // or fetch; the values are copied out before SPI_finish frees them.
-    unsafe {
-        let table = pg_sys::SPI_tuptable;
-        if table.is_null() {
-            return Vec::new();
-        }
-        let desc = (*table).tupdesc;
-        let natts = (*desc).natts;
-        (0..count as usize)
-            .map(|r| {
-                let tuple = *(*table).vals.add(r);
-                (1..=natts)
-                    .filter(|&i| !(*(*desc).attrs.as_ptr().add(i as usize - 1)).attisdropped)
-                    .map(|i| {
-                        let mut isnull = false;
-                        let datum = pg_sys::SPI_getbinval(tuple, desc, i, &mut isnull);
-                        if isnull {
-                            Value::Null
-                        } else {
-                            to_value(datum, pg_sys::SPI_gettypeid(desc, i))
-                        }
-                    })
-                    .collect()
-            })
-            .collect()
+    // SAFETY: reads SPI's result table of the last execution or fetch.
+    let table = unsafe { pg_sys::SPI_tuptable };
+    if table.is_null() {
+        return Vec::new();
     }
+    // SAFETY: a non-null SPI_tuptable holds `count` tuples of its descriptor after a successful
+    // execution or fetch.
+    let (desc, tuples) = unsafe { ((*table).tupdesc, (*table).vals) };
+    (0..count as usize)
+        .map(|r| {
+            // SAFETY: `tuples` holds `count` tuples, and r < count; the row's values are copied
+            // out before SPI_finish frees them.
+            unsafe { row_values(*tuples.add(r), desc) }
+        })
+        .collect()
+}
+
+/// The values of a tuple's attributes (but the dropped ones), copied out.
+///
+/// # Safety
+/// `tuple` must be a valid tuple of `desc`.
+unsafe fn row_values(tuple: pg_sys::HeapTuple, desc: pg_sys::TupleDesc) -> Vec<Value> {
+    // SAFETY: a valid descriptor (the caller's contract).
+    let natts = unsafe { (*desc).natts };
+    (1..=natts)
+        .filter(|&i| {
+            // SAFETY: attribute i (1-based) of the descriptor's `natts`.
+            !unsafe { (*(*desc).attrs.as_ptr().add(i as usize - 1)).attisdropped }
+        })
+        .map(|i| {
+            let mut isnull = false;
+            // SAFETY: attribute i of a valid tuple of `desc` (the caller's contract).
+            let datum = unsafe { pg_sys::SPI_getbinval(tuple, desc, i, &mut isnull) };
+            if isnull {
+                Value::Null
+            } else {
+                // SAFETY: a non-null datum of attribute i's type.
+                unsafe { to_value(datum, pg_sys::SPI_gettypeid(desc, i)) }
+            }
+        })
+        .collect()
 }
 
 fn too_many_rows(cap: usize) -> SqlError {
@@ -588,23 +695,24 @@ fn run_plan(statement: &Statement, params: &[Value]) -> Result<Vec<Vec<Value>>, 
     let cap = guc::max_query_rows();
     // SAFETY: SPI is connected; the plan is valid; datums and nulls have one entry per
     // parameter. read_only = true: SPI refuses anything but a plain query.
-    unsafe {
-        let rc = pg_sys::SPI_execute_plan(
+    let rc = unsafe {
+        pg_sys::SPI_execute_plan(
             statement.plan,
             datums.as_mut_ptr(),
             nulls.as_ptr(),
             true,
             (cap + 1) as std::ffi::c_long,
-        );
-        if rc < 0 {
-            return Err(spi_error("query", rc));
-        }
-        let count = pg_sys::SPI_processed;
-        if count as usize > cap {
-            return Err(too_many_rows(cap));
-        }
-        Ok(tuptable_rows(count))
+        )
+    };
+    if rc < 0 {
+        return Err(spi_error("query", rc));
     }
+    // SAFETY: the number of rows of the execution above.
+    let count = unsafe { pg_sys::SPI_processed };
+    if count as usize > cap {
+        return Err(too_many_rows(cap));
+    }
+    Ok(tuptable_rows(count))
 }
 
 /// Parse and plan a statement (the WIT `prepare`).
@@ -632,25 +740,29 @@ pub fn open(statement: &Statement, params: &[Value]) -> QueryResult<Rows> {
     guarded(|| {
         with_spi(|| {
             let (mut datums, nulls) = param_datums(&statement.params, params)?;
-            // SAFETY: SPI is connected; the portal outlives the connection and the
-            // subtransaction (it moves to the parent on release) until closed or the end of
-            // the transaction.
-            unsafe {
-                let portal = pg_sys::SPI_cursor_open(
+            // SAFETY: SPI is connected; the plan is valid; datums and nulls have one entry per
+            // parameter. The portal outlives the connection and the subtransaction (it moves to
+            // the parent on release) until closed or the end of the transaction.
+            let portal = unsafe {
+                pg_sys::SPI_cursor_open(
                     std::ptr::null(),
                     statement.plan,
                     datums.as_mut_ptr(),
                     nulls.as_ptr(),
                     true,
-                );
-                if portal.is_null() {
-                    return Err(spi_error("open", pg_sys::SPI_result));
-                }
-                Ok(Rows {
-                    portal: CStr::from_ptr((*portal).name).to_owned(),
-                    columns: columns_of((*portal).tupDesc),
-                })
+                )
+            };
+            if portal.is_null() {
+                // SAFETY: SPI's result code of the failed open.
+                let code = unsafe { pg_sys::SPI_result };
+                return Err(spi_error("open", code));
             }
+            // SAFETY: the portal just opened: its NUL-terminated name and its descriptor.
+            let (name, desc) = unsafe { (CStr::from_ptr((*portal).name), (*portal).tupDesc) };
+            Ok(Rows {
+                portal: name.to_owned(),
+                columns: columns_of(desc),
+            })
         })
     })
 }
@@ -665,18 +777,21 @@ pub fn fetch(rows: &Rows, count: u32) -> QueryResult<Vec<Vec<Value>>> {
         with_spi(|| {
             // SAFETY: SPI is connected; a portal closed by the end of its transaction is not
             // found.
-            unsafe {
-                let portal = pg_sys::SPI_cursor_find(rows.portal.as_ptr());
-                if portal.is_null() {
-                    return Err(SqlError::new(
-                        "34000",
-                        "the cursor is closed: cursors last until the end of their transaction",
-                    ));
-                }
-                let count = (count as usize).min(guc::max_query_rows());
-                pg_sys::SPI_cursor_fetch(portal, true, count as std::ffi::c_long);
-                Ok(tuptable_rows(pg_sys::SPI_processed))
+            let portal = unsafe { pg_sys::SPI_cursor_find(rows.portal.as_ptr()) };
+            if portal.is_null() {
+                return Err(SqlError::new(
+                    "34000",
+                    "the cursor is closed: cursors last until the end of their transaction",
+                ));
             }
+            let count = (count as usize).min(guc::max_query_rows());
+            // SAFETY: the open portal found above; the rows go to SPI_tuptable, their number to
+            // SPI_processed.
+            let fetched = unsafe {
+                pg_sys::SPI_cursor_fetch(portal, true, count as std::ffi::c_long);
+                pg_sys::SPI_processed
+            };
+            Ok(tuptable_rows(fetched))
         })
     })
 }
