@@ -22,6 +22,8 @@ enum Fast {
     Dynamic,
     /// A single, non-null value.
     Value(pg_sys::Datum),
+    /// A single NULL (an option's none).
+    Null,
     /// The rows of a set, already handed to the executor.
     Set,
     /// One row of a set in value-per-call mode (`isDone` and `isnull` already set).
@@ -67,7 +69,8 @@ unsafe fn call_fast(
             .into_datum()
             .expect("invariant: float8 always has a datum"),
         ScalarOut::Bool(r) => pg_sys::Datum::from(r),
-        ScalarOut::Str(r) => string_to_datum(&r, &result)?,
+        ScalarOut::Str(r) | ScalarOut::OptStr(Some(r)) => string_to_datum(&r, &result)?,
+        ScalarOut::OptStr(None) => return Ok(Fast::Null),
     };
     Ok(Fast::Value(datum))
 }
@@ -86,7 +89,10 @@ unsafe fn scalar_args(fast: FastPath, args: &[pg_sys::NullableDatum]) -> ScalarA
         FastPath::S32ToS32 => ScalarArg::I32(arg(0).value() as i32),
         FastPath::F64ToF64 => ScalarArg::F64(float(0)),
         FastPath::F64F64ToF64 => ScalarArg::F64F64(float(0), float(1)),
-        FastPath::StrToStr | FastPath::StrToBool | FastPath::StrToS64 => {
+        FastPath::StrToStr
+        | FastPath::StrToBool
+        | FastPath::StrToS64
+        | FastPath::StrToOptStr => {
             // SAFETY: a non-null text datum (the caller's contract), borrowed for the call.
             ScalarArg::Str(unsafe { <&str>::from_datum(arg(0), false) }.unwrap_or_default())
         }
@@ -221,6 +227,11 @@ pub unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg
             // SAFETY: fcinfo is valid for the duration of the call.
             unsafe { (*fcinfo).isnull = false };
             return Ok(datum);
+        }
+        Fast::Null => {
+            // SAFETY: fcinfo is valid for the duration of the call.
+            unsafe { (*fcinfo).isnull = true };
+            return Ok(pg_sys::Datum::from(0));
         }
         Fast::Set => return Ok(pg_sys::Datum::from(0)),
         Fast::Row(datum) => return Ok(datum),

@@ -114,6 +114,7 @@ pub fn transform(
             ScalarOut::F64(r) => Val::Float64(r),
             ScalarOut::Bool(r) => Val::Bool(r),
             ScalarOut::Str(r) => Val::String(r),
+            ScalarOut::OptStr(r) => Val::Option(r.map(|s| Box::new(Val::String(s)))),
         }),
         None => call_export(resolved.caller(), &resolved.compiled, index, &args)?,
     };

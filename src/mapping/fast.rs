@@ -22,6 +22,8 @@ pub enum FastPath {
     StrToBool,
     /// `func(string) -> s64`
     StrToS64,
+    /// `func(string) -> option<string>`: a lookup that may find nothing (NULL).
+    StrToOptStr,
     /// `func(list<string>) -> list<string>`: a batch, `text[]` in, `SETOF text` out.
     StrListToStrSet,
     /// `func(list<s64>) -> list<s64>`: a batch, `bigint[]` in, `SETOF bigint` out.
@@ -41,6 +43,7 @@ impl FastPath {
             ([W::String], Some(W::String)) => FastPath::StrToStr,
             ([W::String], Some(W::Bool)) => FastPath::StrToBool,
             ([W::String], Some(W::S64)) => FastPath::StrToS64,
+            ([W::String], Some(W::Option(r))) if **r == W::String => FastPath::StrToOptStr,
             ([W::List(a)], Some(W::List(b))) if **a == W::String && **b == W::String => {
                 FastPath::StrListToStrSet
             }

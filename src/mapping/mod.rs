@@ -309,7 +309,16 @@ mod tests {
         );
         let opt = WitType::Option(Box::new(WitType::String));
         assert_eq!(
-            FastPath::of(&sig(vec![opt.clone()], Some(opt))),
+            FastPath::of(&sig(vec![opt.clone()], Some(opt.clone()))),
+            FastPath::Dynamic
+        );
+        assert_eq!(
+            FastPath::of(&sig(vec![WitType::String], Some(opt))),
+            FastPath::StrToOptStr
+        );
+        let opt_int = WitType::Option(Box::new(WitType::S64));
+        assert_eq!(
+            FastPath::of(&sig(vec![WitType::String], Some(opt_int))),
             FastPath::Dynamic
         );
     }

@@ -389,6 +389,7 @@ pub enum ScalarOut {
     F64(f64),
     Bool(bool),
     Str(String),
+    OptStr(Option<String>),
 }
 
 /// Call a scalar fast-path export through wasmtime's typed API, skipping dynamic values; the
@@ -413,6 +414,9 @@ pub fn call_scalar(
         (F::StrToStr, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Str(r)),
         (F::StrToBool, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Bool(r)),
         (F::StrToS64, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::I64(r)),
+        (F::StrToOptStr, A::Str(s)) => {
+            call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::OptStr(r))
+        }
         _ => return None,
     })
 }
