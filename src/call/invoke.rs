@@ -89,10 +89,7 @@ unsafe fn scalar_args(fast: FastPath, args: &[pg_sys::NullableDatum]) -> ScalarA
         FastPath::S32ToS32 => ScalarArg::I32(arg(0).value() as i32),
         FastPath::F64ToF64 => ScalarArg::F64(float(0)),
         FastPath::F64F64ToF64 => ScalarArg::F64F64(float(0), float(1)),
-        FastPath::StrToStr
-        | FastPath::StrToBool
-        | FastPath::StrToS64
-        | FastPath::StrToOptStr => {
+        FastPath::StrToStr | FastPath::StrToBool | FastPath::StrToS64 | FastPath::StrToOptStr => {
             // SAFETY: a non-null text datum (the caller's contract), borrowed for the call.
             ScalarArg::Str(unsafe { <&str>::from_datum(arg(0), false) }.unwrap_or_default())
         }

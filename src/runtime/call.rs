@@ -414,9 +414,7 @@ pub fn call_scalar(
         (F::StrToStr, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Str(r)),
         (F::StrToBool, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Bool(r)),
         (F::StrToS64, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::I64(r)),
-        (F::StrToOptStr, A::Str(s)) => {
-            call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::OptStr(r))
-        }
+        (F::StrToOptStr, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::OptStr(r)),
         _ => return None,
     })
 }
