@@ -68,6 +68,9 @@ pub enum PluginError {
     /// A type install would create exists and is not the plugin's.
     #[error("{0}")]
     TypeTaken(String),
+    /// A use of a feature pg_component does not have, such as a statement-level trigger.
+    #[error("{0}")]
+    NotSupported(String, Option<String>),
     /// A set-returning function called where no set is allowed.
     #[error("{0}")]
     SetNotAllowed(String),
@@ -178,7 +181,9 @@ impl PluginError {
             PluginError::ComponentTooLarge(..) => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             PluginError::FunctionTaken(..) => ERRCODE_DUPLICATE_FUNCTION,
             PluginError::TypeTaken(..) => ERRCODE_DUPLICATE_OBJECT,
-            PluginError::SetNotAllowed(..) => ERRCODE_FEATURE_NOT_SUPPORTED,
+            PluginError::SetNotAllowed(..) | PluginError::NotSupported(..) => {
+                ERRCODE_FEATURE_NOT_SUPPORTED
+            }
             PluginError::GuestError { .. } => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
             PluginError::Dependents(..) => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
             PluginError::ReadOnly(..) => ERRCODE_READ_ONLY_SQL_TRANSACTION,
@@ -193,7 +198,8 @@ impl PluginError {
             | PluginError::UnsatisfiedImport(_, d)
             | PluginError::UndefinedPlugin(_, d)
             | PluginError::UndefinedExport(_, d)
-            | PluginError::SignatureMismatch(_, d) => d.as_deref(),
+            | PluginError::SignatureMismatch(_, d)
+            | PluginError::NotSupported(_, d) => d.as_deref(),
             PluginError::GuestTrap { detail, .. } => {
                 Some(detail.as_str()).filter(|d| !d.is_empty())
             }

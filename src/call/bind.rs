@@ -295,6 +295,12 @@ fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
     let proc = PgProc::new(fn_oid).ok_or_else(|| {
         PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32()))
     })?;
+    if proc.prorettype() == pg_sys::TRIGGEROID {
+        return Err(PluginError::NotSupported(
+            "trigger functions can only be called as triggers".into(),
+            None,
+        ));
+    }
     let (plugin, export, binding) = resolve_body(&proc)?;
     let bound = Rc::new(BoundFunction {
         plugin,
@@ -317,5 +323,8 @@ pub fn validate(fn_oid: pg_sys::Oid) -> PluginResult<()> {
     let proc = PgProc::new(fn_oid).ok_or_else(|| {
         PluginError::Internal(format!("function {} does not exist", fn_oid.to_u32()))
     })?;
+    if proc.prorettype() == pg_sys::TRIGGEROID {
+        return super::trigger::validate(&proc);
+    }
     resolve_body(&proc).map(|_| ())
 }

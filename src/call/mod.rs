@@ -14,6 +14,7 @@ pub mod bind;
 pub mod invoke;
 pub mod srf;
 pub mod transform;
+pub mod trigger;
 
 /// Index of the export named `name` (WIT or SQL spelling).
 pub fn find_export(plugin: &ResolvedPlugin, name: &str) -> PluginResult<usize> {

@@ -214,6 +214,21 @@ unsafe fn composite_to_vals(
 ) -> PluginResult<Vec<(String, Val)>> {
     // SAFETY: a non-null composite of the type `desc` describes (the caller's contract).
     let (values, nulls) = unsafe { deform(datum, desc) }?;
+    // SAFETY: the attributes of that composite, which `fields` were bound to.
+    unsafe { fields_to_vals(&values, &nulls, fields, what) }
+}
+
+/// The fields of a row deformed into `values` and `nulls`, by name; a field with no
+/// attribute is `none`.
+///
+/// # Safety
+/// `values` and `nulls` must be the attributes of a row of the type `fields` were bound to.
+unsafe fn fields_to_vals(
+    values: &[pg_sys::Datum],
+    nulls: &[bool],
+    fields: &[FieldConv],
+    what: &dyn Display,
+) -> PluginResult<Vec<(String, Val)>> {
     let mut out = Vec::with_capacity(fields.len());
     for f in fields {
         let label = FieldLabel {
@@ -230,6 +245,70 @@ unsafe fn composite_to_vals(
         out.push((f.name.clone(), v));
     }
     Ok(out)
+}
+
+/// A table row (a trigger's tuple) as the record `conv` binds its row type to.
+///
+/// # Safety
+/// `tuple` must be a valid tuple of the relation whose descriptor is `desc`, and `conv` a
+/// `Conv::Composite` bound to that relation's row type.
+pub unsafe fn row_to_val(
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    conv: &Conv,
+    what: &dyn Display,
+) -> PluginResult<Val> {
+    let Conv::Composite { fields, .. } = conv else {
+        return Err(PluginError::Internal(format!("{what}: not bound to a row")));
+    };
+    // SAFETY: a valid descriptor (the caller's contract).
+    let natts = unsafe { (*desc).natts } as usize;
+    let mut values = vec![pg_sys::Datum::from(0); natts];
+    let mut nulls = vec![true; natts];
+    // SAFETY: a valid tuple of the relation `desc` describes; deform writes natts entries.
+    unsafe { pg_sys::heap_deform_tuple(tuple, desc, values.as_mut_ptr(), nulls.as_mut_ptr()) };
+    // SAFETY: the attributes of a row of the type `fields` were bound to.
+    Ok(Val::Record(unsafe {
+        fields_to_vals(&values, &nulls, fields, what)
+    }?))
+}
+
+/// `base` with the attributes the fields of record `val` name replaced by their values: the
+/// row a trigger writes. Attributes no field names keep `base`'s values.
+///
+/// # Safety
+/// `base` must be a valid tuple of the relation whose descriptor is `desc`, and `conv` a
+/// `Conv::Composite` bound (as a result) to that relation's row type.
+pub unsafe fn val_into_row(
+    val: Val,
+    conv: &Conv,
+    base: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    what: &dyn Display,
+) -> PluginResult<pg_sys::HeapTuple> {
+    let Conv::Composite { fields, .. } = conv else {
+        return Err(PluginError::Internal(format!("{what}: not bound to a row")));
+    };
+    // SAFETY: a valid descriptor (the caller's contract).
+    let natts = unsafe { (*desc).natts } as usize;
+    let (mut values, mut nulls) = composite_values(val, natts, fields, what)?;
+    let mut replace = vec![false; natts];
+    for (i, _) in fields.iter().filter_map(|f| f.source.as_ref()) {
+        if *i < natts {
+            replace[*i] = true;
+        }
+    }
+    // SAFETY: natts entries each, of the attributes' types where `replace` is set (made as
+    // the binding planned); the new tuple is palloc'd in the current memory context.
+    Ok(unsafe {
+        pg_sys::heap_modify_tuple(
+            base,
+            desc,
+            values.as_mut_ptr(),
+            nulls.as_mut_ptr(),
+            replace.as_mut_ptr(),
+        )
+    })
 }
 
 /// The attribute values of a composite datum of the type `desc` describes.

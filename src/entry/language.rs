@@ -18,8 +18,17 @@ pub extern "C" fn pg_finfo_wasm_call_handler() -> &'static pg_sys::Pg_finfo_reco
 pub unsafe extern "C-unwind" fn wasm_call_handler(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    // SAFETY: called by Postgres' function manager with a valid fcinfo.
-    unsafe { crate::call::invoke::call_function(fcinfo) }.or_report()
+    use crate::call::trigger::{call_trigger, called_as_trigger};
+    // SAFETY: called by Postgres' function manager with a valid fcinfo; a trigger call's
+    // context is its TriggerData.
+    unsafe {
+        if called_as_trigger(fcinfo) {
+            call_trigger(fcinfo)
+        } else {
+            crate::call::invoke::call_function(fcinfo)
+        }
+    }
+    .or_report()
 }
 
 /// Postgres V1 info record for the validator.

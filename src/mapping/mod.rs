@@ -8,11 +8,13 @@
 mod fast;
 mod names;
 mod sql;
+mod trigger;
 mod wit;
 
 pub use fast::FastPath;
 pub use names::{is_sql_ident_of, quote_ident, quote_literal, sql_ident, sql_ident_cow};
 pub use sql::*;
+pub use trigger::*;
 pub use wit::*;
 
 #[cfg(test)]

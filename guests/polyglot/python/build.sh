@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the Python slugify example (app.py) into the component slugify-py.wasm, and the enrich
-# example (enrich.py) into enrich-py.wasm, with componentize-py.
+# example (enrich.py) into enrich-py.wasm and the customers example (customers.py, trigger exports)
+# into customers-py.wasm, with componentize-py.
 # Besides slugify and slugify-max, the component exports componentize-py's own interface
 # `exports` (function init, its pre-initialization entry point), and it imports wasi:cli, io,
 # clocks, random, filesystem and sockets (no wasi:http).
@@ -75,3 +76,10 @@ cp "$here/enrich.py" "$tmp/enrich/"
     componentize --python-path "$tmp/enrich" enrich --output "$tmp/enrich-py.wasm")
 install -m 644 "$tmp/enrich-py.wasm" "$out_dir/enrich-py.wasm"
 echo "built $out_dir/enrich-py.wasm ($(wc -c < "$out_dir/enrich-py.wasm") bytes)"
+# The customers example (trigger exports).
+mkdir "$tmp/customers"
+cp "$here/customers.py" "$tmp/customers/"
+(cd "$tmp" && componentize_py --wit-path "$here/../../examples/customers/wit" --world customers \
+    componentize --python-path "$tmp/customers" customers --output "$tmp/customers-py.wasm")
+install -m 644 "$tmp/customers-py.wasm" "$out_dir/customers-py.wasm"
+echo "built $out_dir/customers-py.wasm ($(wc -c < "$out_dir/customers-py.wasm") bytes)"
