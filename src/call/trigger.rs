@@ -322,13 +322,10 @@ unsafe fn trigger_args(td: *const pg_sys::TriggerData) -> Val {
     };
     Val::List(
         args.iter()
-            // SAFETY: each is a NUL-terminated C string.
             .map(|a| {
-                Val::String(
-                    unsafe { std::ffi::CStr::from_ptr(*a) }
-                        .to_string_lossy()
-                        .into(),
-                )
+                // SAFETY: each is a NUL-terminated C string.
+                let arg = unsafe { std::ffi::CStr::from_ptr(*a) };
+                Val::String(arg.to_string_lossy().into())
             })
             .collect(),
     )
