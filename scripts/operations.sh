@@ -2,7 +2,8 @@
 # Where Postgres runs queries, plugins run: calls take no transaction ID, deterministic plugins
 # run in parallel workers, a streaming hot standby calls them and follows installs, replaces and
 # uninstalls on the primary, base backups (plain and tar) succeed and restore, the compiled-code
-# cache stays clean, and ALTER EXTENSION pg_component UPDATE from 0.1.0 and 0.2.0 keeps everything.
+# cache stays clean, wasm triggers survive pg_dump and pg_restore, and ALTER EXTENSION pg_component
+# UPDATE from 0.1.0 and 0.2.0 keeps everything.
 # Runs against its own throwaway clusters; the extension must be installed (regress.sh does).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -254,6 +255,25 @@ check "a guest reads non-ASCII text of a LATIN1 database as the same characters"
     equals "t" "$(ql -c "SELECT convert_from(convert_to(r, 'LATIN1'), 'UTF8') = 'text(Québec)' FROM unnest(enrich.probe(ARRAY['SELECT name FROM public.countries WHERE code = ''qc'''])) r")"
 check "the database compares and measures that text in its own encoding (one byte for é)" \
     equals "boolean(true),int(6)" "$(ql -c "SELECT r FROM unnest(enrich.probe(ARRAY['SELECT name = convert_from(''\\x5175c3a9626563'', ''UTF8''), octet_length(name) FROM public.countries WHERE code = ''qc'''])) r")"
+
+echo "# trigger functions survive pg_dump and pg_restore"
+cluster_psql "$pport" postgres -q -c "DROP DATABASE IF EXISTS trig" -c "DROP DATABASE IF EXISTS trig_restored" \
+    -c "CREATE DATABASE trig" -c "CREATE DATABASE trig_restored"
+qt() { cluster_psql "$pport" trig -qAt "$@"; }
+qtr() { cluster_psql "$pport" trig_restored -qAt "$@"; }
+qt -c "CREATE EXTENSION pg_component"
+install_into trig customers customers
+qt -c "CREATE FUNCTION public.customers_clean() RETURNS trigger LANGUAGE wasm AS 'customers/clean'" \
+    -c "CREATE TABLE public.customers (id int PRIMARY KEY, email text NOT NULL, name text NOT NULL, country text)" \
+    -c "CREATE TRIGGER clean BEFORE INSERT OR UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.customers_clean()" \
+    -c "INSERT INTO public.customers VALUES (1, ' Ann@Example.ORG ', 'ann  lee', 'se'), (2, 'nope', 'x', NULL)"
+"$PGBIN/pg_dump" -h /tmp -p "$pport" -U postgres -Fc -f "$base/trig.dump" trig
+check "pg_restore of a database with a wasm trigger succeeds" \
+    "$PGBIN/pg_restore" -h /tmp -p "$pport" -U postgres --exit-on-error -d trig_restored "$base/trig.dump"
+check "the restored rows are as the trigger wrote them" \
+    equals "1|ann@example.org|Ann Lee|SE" "$(qtr -c "SELECT * FROM public.customers ORDER BY id")"
+check "the restored trigger fires: rows normalized, invalid ones skipped" \
+    equals "3|bo@example.org|Bo Ek|" "$(qtr -c "INSERT INTO public.customers VALUES (3, 'BO@example.org', ' bo ek ', ''), (4, 'x y@z.org', 'z', NULL)" -c "SELECT * FROM public.customers WHERE id > 1 ORDER BY id")"
 
 echo "# 6. ALTER EXTENSION pg_component UPDATE from 0.1.0 (installs at 0.1.0 and at 0.2.0)"
 sharedir="$("$PG_CONFIG" --sharedir)/extension"
