@@ -96,13 +96,16 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--wasm-dir", required=True)
-    ap.add_argument("--only", choices=["lookups"], help="run one part only")
+    ap.add_argument("--only", choices=["lookups", "triggers"], help="run one part only")
     args = ap.parse_args()
 
     psql(args.port, "postgres", "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench;")
     psql(args.port, "bench", PEERS.format(rows=args.rows))
     if args.only == "lookups":
         lookups(args.port, args.wasm_dir, min(args.rows, 200_000))
+        return
+    if args.only == "triggers":
+        triggers(args.port, args.wasm_dir, args.rows)
         return
     wasm = base64.b64encode(open(f"{args.wasm_dir}/bench.wasm", "rb").read()).decode()
     t0 = time.perf_counter()
@@ -139,6 +142,7 @@ def main():
         print()
     languages(args.port, args.wasm_dir, min(args.rows, 100_000))
     lookups(args.port, args.wasm_dir, min(args.rows, 200_000))
+    triggers(args.port, args.wasm_dir, args.rows)
     memory(args.port, args.wasm_dir)
 
 
@@ -178,6 +182,90 @@ def lookups(port, wasm_dir, rows):
     print("|---|---:|---:|")
     for name, ns in results:
         print(f"| {name} | {ns:.0f} | {ns / wasm_ns if wasm_ns > 0 else float('nan'):.2f}x |")
+    print()
+
+
+TRIGGER_PEERS = r"""
+CREATE FUNCTION plpgsql_clean() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE e text; n text; c text;
+BEGIN
+    e := lower(btrim(NEW.email));
+    IF e !~ '^[^@\s]+@[^@\s]*\.[^@\s]*$' THEN RETURN NULL; END IF;
+    n := initcap(regexp_replace(btrim(NEW.name), '\s+', ' ', 'g'));
+    IF n = '' THEN RETURN NULL; END IF;
+    c := upper(btrim(NEW.country));
+    IF c = '' THEN c := NULL; ELSIF c !~ '^[A-Z]{2}$' THEN RETURN NULL; END IF;
+    NEW.email := e; NEW.name := n; NEW.country := c;
+    RETURN NEW;
+END $$;
+CREATE FUNCTION py_clean() RETURNS trigger LANGUAGE plpython3u AS $$
+if "clean" not in GD:
+    import string
+    lower = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+    upper = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+    def clean(row):
+        e = row["email"].strip().translate(lower)
+        local, at, domain = e.partition("@")
+        if not (at and local and "." in domain and "@" not in domain and not any(ch.isspace() for ch in e)):
+            return False
+        words = [w[:1].upper() + w[1:].lower() for w in row["name"].split()]
+        if not words:
+            return False
+        c = row["country"]
+        if c is not None:
+            c = c.strip().translate(upper) or None
+            if c is not None and not (len(c) == 2 and c.isascii() and c.isalpha()):
+                return False
+        row["email"], row["name"], row["country"] = e, " ".join(words), c
+        return True
+    GD["clean"] = clean
+return "MODIFY" if GD["clean"](TD["new"]) else "SKIP"
+$$;
+"""
+
+
+def triggers(port, wasm_dir, rows):
+    """COPY FROM of `rows` customer rows through a BEFORE INSERT trigger that normalizes the
+    email and the name, upper-cases the country and skips invalid rows (one in 20): the
+    customers example (Rust and Python components) against the same trigger in PL/pgSQL and
+    PL/Python, all in one run; the COPY into the same table without a trigger is the base."""
+    psql(port, "bench", TRIGGER_PEERS)
+    for name, file in [("customers", "customers.wasm"), ("customers_py", "customers-py.wasm")]:
+        b64 = base64.b64encode(open(f"{wasm_dir}/{file}", "rb").read()).decode()
+        psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'));")
+    csv = "/tmp/pg_component_bench_customers.csv"
+    psql(port, "bench", f"""
+CREATE FUNCTION wasm_clean() RETURNS trigger LANGUAGE wasm AS 'customers/clean';
+CREATE FUNCTION wasm_py_clean() RETURNS trigger LANGUAGE wasm AS 'customers_py/clean';
+CREATE TABLE cust (id int8, email text, name text, country text);
+COPY (SELECT i, CASE WHEN i % 20 = 0 THEN 'user' || i ELSE ' User' || i || '@Example.COM ' END,
+             'first' || i || '  LAST', CASE WHEN i % 3 = 0 THEN NULL ELSE ' se' END
+      FROM generate_series(1, {rows}) i) TO '{csv}';""")
+    peers = [("no trigger (the base)", None), ("PL/pgSQL", "plpgsql_clean"),
+             ("PL/Python", "py_clean"), ("pg_component, Rust (customers)", "wasm_clean"),
+             ("pg_component, Python (customers-py)", "wasm_py_clean")]
+    results = []
+    for name, fn in peers:
+        trigger = f"CREATE TRIGGER t BEFORE INSERT ON cust FOR EACH ROW EXECUTE FUNCTION {fn}();" if fn else ""
+        psql(port, "bench", f"DROP TRIGGER IF EXISTS t ON cust;\n{trigger}")
+        sql = f"TRUNCATE cust;\nCOPY cust FROM '{csv}';\n" * 3 + "SELECT count(*) FROM cust;\n"
+        out = psql(port, "bench", "\\pset tuples_only on\n" + sql, timing=True)
+        times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
+        copies = times[1:6:2]  # TRUNCATE, COPY, TRUNCATE, COPY, TRUNCATE, COPY, SELECT
+        kept = int(re.findall(r"^\s*(\d+)\s*$", out, re.M)[-1])
+        results.append((name, min(copies), kept))
+    base = results[0][1]
+    wasm_ns = (results[3][1] - base) * 1e6 / rows
+    print(f"### COPY FROM of {rows} rows through a BEFORE INSERT trigger (normalize 2 text columns, skip invalid rows)")
+    print()
+    print("| trigger | COPY (ms) | ns/row over no trigger | rows kept | vs pg_component Rust | who wins |")
+    print("|---|---:|---:|---:|---:|---|")
+    best = min(r[1] for r in results[1:])
+    for name, ms, kept in results:
+        ns = (ms - base) * 1e6 / rows
+        ratio = f"{ns / wasm_ns:.2f}x" if wasm_ns > 0 and name != results[0][0] else ""
+        win = "fastest" if ms == best else ""
+        print(f"| {name} | {ms:.0f} | {ns:.0f} | {kept} | {ratio} | {win} |")
     print()
 
 
