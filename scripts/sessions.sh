@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests that need two sessions: pg_cancel_backend and pg_terminate_backend stop a guest that
-# spins in a loop, and the server survives (same postmaster, no backend killed by a signal).
+# spins in a loop or sleeps in a WASI wait, and the server survives (same postmaster, no backend killed by a signal).
 # Runs against its own throwaway cluster; the extension must be installed (regress.sh does).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,18 +21,22 @@ q "CREATE EXTENSION pg_component" >/dev/null
 cluster_psql "$port" sessions -q >/dev/null <<SQL
 \set scalars \`base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm"\`
 SELECT count(*) FROM wasm.install('scalars', decode(:'scalars', 'base64'));
+\set hostile \`base64 -w0 "$PG_COMPONENT_WASM_DIR/hostile.wasm"\`
+SELECT count(*) FROM wasm.install('hostile', decode(:'hostile', 'base64'));
 SQL
 started="$(q "SELECT pg_postmaster_start_time()")"
 
-# Start a spinning guest in the background; returns its backend pid in $spin_pid.
+# Start a guest that never returns by itself ($spin_sql: spinning by default) in the
+# background; returns its backend pid in $spin_pid.
+spin_sql="SELECT scalars.spin(0)"
 start_spin() {
-    # The first call loads the component; the second one spins.
-    cluster_psql "$port" sessions -At -c "SELECT scalars.shout('warm')" -c "SELECT scalars.spin(0)" \
+    # The first call loads the components; the second one spins (or sleeps).
+    cluster_psql "$port" sessions -At -c "SELECT scalars.shout('warm'), hostile.div(4, 2)" -c "$spin_sql" \
         > "$dir/spin.out" 2>&1 &
     spin_job=$!
     spin_pid=""
     for _ in $(seq 1 200); do
-        spin_pid="$(q "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT scalars.spin(0)' AND state = 'active'")"
+        spin_pid="$(q "SELECT pid FROM pg_stat_activity WHERE query = '$spin_sql' AND state = 'active'")"
         [ -n "$spin_pid" ] && break
         sleep 0.05
     done
@@ -60,6 +64,17 @@ check "the next call works after a cancel" test "$(q "SELECT scalars.shout('next
 stop_spin pg_terminate_backend
 check "terminate ends the spinning backend" grep -q "terminating connection due to administrator command" "$dir/spin.out"
 check "the terminated backend is gone" test "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = $spin_pid")" = "0"
+
+# A guest asleep in a WASI wait (std::thread::sleep: a monotonic-clock pollable) is stopped
+# the same way: the wait gives up at the next epoch tick.
+spin_sql="SELECT hostile.sleep_ms(600000)"
+stop_spin pg_cancel_backend
+check "cancel stops a sleeping guest with 57014" grep -q "canceling statement due to user request" "$dir/spin.out"
+check "cancel stops a sleeping guest promptly" test "$stop_ms" -lt 2000
+check "the next call works after cancelling a sleep" test "$(q "SELECT hostile.sleep_ms(5) >= 5")" = "t"
+stop_spin pg_terminate_backend
+check "terminate ends a sleeping guest's backend" grep -q "terminating connection due to administrator command" "$dir/spin.out"
+check "terminate stops a sleeping guest promptly" test "$stop_ms" -lt 2000
 
 # A cancel during a plugin's own query is not handed to the guest: it ends the statement.
 cluster_psql "$port" sessions -q >/dev/null <<SQL

@@ -17,9 +17,9 @@ use crate::error::{PluginError, PluginResult, TrapKind, render_chain};
 use crate::guc;
 use crate::mapping::FastPath;
 
-/// Why the epoch callback stopped a guest.
+/// Why the epoch callback (or a host wait, `host::poll`) stopped a guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
+pub(crate) enum Stop {
     /// Query cancel, `statement_timeout` or backend termination is pending.
     Interrupt,
     /// `wasm.max_call_time` ran out.
@@ -74,7 +74,7 @@ fn current_lxid() -> pg_sys::LocalTransactionId {
 }
 
 /// Whether Postgres wants the running statement or the backend to stop.
-fn interrupt_pending() -> bool {
+pub(crate) fn interrupt_pending() -> bool {
     // SAFETY: plain reads of sig_atomic_t flags that Postgres' signal handlers set.
     unsafe {
         std::ptr::read_volatile(&raw const pg_sys::QueryCancelPending) != 0

@@ -26,8 +26,9 @@ pub struct Runtime {
     /// WASI p2 (every capability denied by the per-store context) and our host interfaces.
     pub linker: Linker<HostState>,
     /// A current-thread tokio runtime for WASI's sync bindings: without one entered, they
-    /// would start a multi-threaded pool inside the backend.
-    _tokio: tokio::runtime::Runtime,
+    /// would start a multi-threaded pool inside the backend. Only its own `block_on` drives
+    /// its timers, which is how `host::poll` waits.
+    pub tokio: tokio::runtime::Runtime,
 }
 
 thread_local! {
@@ -77,6 +78,8 @@ fn create_runtime() -> PluginResult<Runtime> {
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
         .map_err(|e| PluginError::Internal(format!("could not link WASI: {e}")))?;
+    host::poll::add_to_linker(&mut linker)
+        .map_err(|e| PluginError::Internal(format!("could not link wasi:io/poll: {e}")))?;
     host::http::add_to_linker(&mut linker)
         .map_err(|e| PluginError::Internal(format!("could not link WASI HTTP: {e}")))?;
     host::log::add_to_linker(&mut linker)
@@ -87,7 +90,7 @@ fn create_runtime() -> PluginResult<Runtime> {
     Ok(Runtime {
         engine,
         linker,
-        _tokio: tokio,
+        tokio,
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod log;
+pub mod poll;
 pub mod query;
 mod v0_1;
 mod v0_2;

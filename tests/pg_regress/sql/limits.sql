@@ -18,6 +18,21 @@ SET statement_timeout = '300ms';
 SELECT wasm_transform('scalars', 'spin', '[0]');
 RESET statement_timeout;
 
+-- A guest blocked in a WASI wait (a sleep: monotonic-clock subscribe, then poll) wakes when
+-- its time is up, and is stopped by statement_timeout and wasm.max_call_time too (57014),
+-- as a spinning one is; the session keeps working.
+\set hostile `base64 -w0 "$PG_COMPONENT_WASM_DIR/hostile.wasm"`
+SELECT count(*) FROM wasm.install('sleeper', decode(:'hostile', 'base64'));
+SELECT sleeper.sleep_ms(30) >= 30 AS slept;
+SET statement_timeout = '300ms';
+SELECT sleeper.sleep_ms(600000);
+RESET statement_timeout;
+SET wasm.max_call_time = '200ms';
+SELECT sleeper.sleep_ms(600000);
+RESET wasm.max_call_time;
+SELECT sleeper.sleep_ms(1) >= 1 AS after_limits;
+SELECT wasm.uninstall('sleeper');
+
 -- Linear memory is capped by wasm.max_memory (54000); the next call gets a fresh instance.
 SELECT scalars.grow(16);
 SET wasm.max_memory = '32MB';
