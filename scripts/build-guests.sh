@@ -29,7 +29,8 @@ js="$root/guests/polyglot/js"
 wit="$root/guests/examples/slugify/wit"
 if stale "$PG_COMPONENT_WASM_DIR/slugify-py.wasm" "$py" "$wit" ||
     stale "$PG_COMPONENT_WASM_DIR/enrich-py.wasm" "$py" "$root/guests/examples/enrich/wit" ||
-    stale "$PG_COMPONENT_WASM_DIR/customers-py.wasm" "$py" "$root/guests/examples/customers/wit"; then
+    stale "$PG_COMPONENT_WASM_DIR/customers-py.wasm" "$py" "$root/guests/examples/customers/wit" ||
+    stale "$PG_COMPONENT_WASM_DIR/stats-py.wasm" "$py"; then
     bash "$py/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
 fi
 if stale "$PG_COMPONENT_WASM_DIR/slugify-js.wasm" "$js" "$wit" ||

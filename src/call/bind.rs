@@ -301,6 +301,9 @@ fn bind_function(fn_oid: pg_sys::Oid) -> PluginResult<Rc<BoundFunction>> {
             None,
         ));
     }
+    if super::aggregate::is_support(&proc) {
+        return Err(super::aggregate::outside_aggregate());
+    }
     let (plugin, export, binding) = resolve_body(&proc)?;
     let bound = Rc::new(BoundFunction {
         plugin,
@@ -325,6 +328,9 @@ pub fn validate(fn_oid: pg_sys::Oid) -> PluginResult<()> {
     })?;
     if proc.prorettype() == pg_sys::TRIGGEROID {
         return super::trigger::validate(&proc);
+    }
+    if super::aggregate::is_support(&proc) {
+        return super::aggregate::validate(&proc);
     }
     resolve_body(&proc).map(|_| ())
 }

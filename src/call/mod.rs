@@ -10,6 +10,7 @@ use crate::convert::json::val_to_json;
 use crate::error::{PluginError, PluginResult};
 use crate::mapping::WitType;
 
+pub mod aggregate;
 pub mod bind;
 pub mod invoke;
 pub mod srf;
@@ -18,25 +19,13 @@ pub mod trigger;
 
 /// Index of the export named `name` (WIT or SQL spelling).
 pub fn find_export(plugin: &ResolvedPlugin, name: &str) -> PluginResult<usize> {
-    plugin
-        .compiled
-        .exports
+    let functions = plugin.compiled.functions();
+    functions
         .iter()
         .position(|e| e.name == name)
-        .or_else(|| {
-            plugin
-                .compiled
-                .exports
-                .iter()
-                .position(|e| e.sql_name == name)
-        })
+        .or_else(|| functions.iter().position(|e| e.sql_name == name))
         .ok_or_else(|| {
-            let names: Vec<&str> = plugin
-                .compiled
-                .exports
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect();
+            let names: Vec<&str> = functions.iter().map(|e| e.name.as_str()).collect();
             PluginError::UndefinedExport(
                 format!("plugin \"{}\" has no export \"{name}\"", plugin.name),
                 Some(format!("its exports are: {}", names.join(", "))),

@@ -44,7 +44,7 @@ fn transform_target(
         return Ok(hit);
     }
     let resolved = resolve_plugin(plugin)?;
-    let exports = &resolved.compiled.exports;
+    let exports = resolved.compiled.functions();
     let index = match export {
         Some(name) => find_export(&resolved, name)?,
         None => match exports.iter().position(|e| e.name == "transform") {

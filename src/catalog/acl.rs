@@ -103,3 +103,14 @@ pub fn current_role() -> pg_sys::Oid {
     // SAFETY: GetUserId takes no arguments, reads backend-local state and never raises.
     unsafe { get_user_id_direct() }
 }
+
+/// The current role's name.
+pub fn current_role_name() -> String {
+    // SAFETY: a lookup of the current role, which exists; the name is a palloc'd C string.
+    unsafe {
+        let name = pg_sys::GetUserNameFromId(current_role(), false);
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+}

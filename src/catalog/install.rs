@@ -75,17 +75,215 @@ struct ExportEntry<'a> {
     wit: &'a str,
 }
 
-/// The functions and types a plugin's exports need, types in creation order.
+/// An aggregate install creates from an exported resource.
+struct PlannedAggregate {
+    /// The resource's name, as `wasm.plugins.exports` lists it.
+    export: String,
+    /// `schema.name(argtypes)`, as `to_regprocedure` reads it.
+    identity: String,
+    /// `schema.name(args) RETURNS type`, for the catalog.
+    signature: String,
+    ddl: String,
+    /// What its comment says: the DDL it was made with, so a replace keeps it only when
+    /// nothing changed.
+    comment: String,
+}
+
+/// How many bytes the planner assumes a group's state takes (`SSPACE`): a handle here, the
+/// state itself in the guest's memory, which `work_mem` does not count.
+const STATE_SPACE: u32 = 1024;
+
+/// One support function of an aggregate (`LANGUAGE wasm`, body `plugin/resource.method`),
+/// revoked from PUBLIC: only its aggregate (which its owner's rights run) calls it.
+fn support_function(
+    plugin: &str,
+    schema: &str,
+    resource: &str,
+    (method, args, ret): (&str, &[String], &str),
+    attributes: &str,
+    uses: &[String],
+) -> Generated {
+    let qualified = format!(
+        "{}.{}",
+        quote_ident(schema),
+        quote_ident(&format!("{resource}${method}"))
+    );
+    let identity = format!("{qualified}({})", args.join(", "));
+    let export = format!("{resource}.{method}");
+    Generated {
+        export: export.clone(),
+        signature: format!(
+            "{schema}.{resource}${method}({}) RETURNS {ret}",
+            args.join(", ")
+        ),
+        wit: format!("aggregate support: resource {resource}, method {method}"),
+        returns: (ret.to_string(), false),
+        uses: uses.to_vec(),
+        ddl: format!(
+            "CREATE OR REPLACE FUNCTION {identity} RETURNS {ret} LANGUAGE wasm {attributes} AS {}; \
+             REVOKE ALL ON FUNCTION {identity} FROM PUBLIC",
+            quote_literal(&format!("{plugin}/{export}"))
+        ),
+        comment: format!(
+            "COMMENT ON FUNCTION {identity} IS {}",
+            quote_literal(&format!(
+                "wasm plugin {plugin}, export {export}: aggregate support"
+            ))
+        ),
+        identity,
+    }
+}
+
+/// The support functions and the aggregate of each exported aggregate resource.
+fn plan_aggregates(
+    plugin: &str,
+    schema: &str,
+    compiled: &CompiledPlugin,
+    volatility: &str,
+    types: &mut TypePlan<'_>,
+    out: &mut Vec<Generated>,
+) -> PluginResult<Vec<PlannedAggregate>> {
+    if let Some(why) = compiled.resource_errors.first() {
+        return Err(PluginError::UnsupportedType(format!(
+            "plugin \"{plugin}\": {why}"
+        )));
+    }
+    let parallel = if volatility.contains("PARALLEL SAFE") {
+        "SAFE"
+    } else {
+        "UNSAFE"
+    };
+    let volatility = volatility.split(" PARALLEL").next().unwrap_or(volatility);
+    let mut planned = Vec::new();
+    for a in &compiled.aggregates {
+        let sig = crate::mapping::ExportSig {
+            params: a.shape.args.clone(),
+            result: Some(a.shape.result.clone()),
+        };
+        let sql = types.signature(&a.sql_name, &sig).map_err(|ty| {
+            PluginError::UnsupportedType(format!(
+                "aggregate resource \"{}\" of plugin \"{plugin}\" uses WIT type {ty}, which has no SQL mapping",
+                a.name
+            ))
+        })?;
+        let SqlReturn::Value(ret) = &sql.ret else {
+            return Err(PluginError::UnsupportedType(format!(
+                "aggregate resource \"{}\" of plugin \"{plugin}\": finish returns {}, but an aggregate returns one value, not a set",
+                a.name, a.shape.result
+            )));
+        };
+        let ret = ret.sql_name();
+        let uses: Vec<String> = sql
+            .generated_types()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let arg_types: Vec<String> = sql.params.iter().map(|(_, m)| m.sql_name()).collect();
+        let with_state: Vec<String> = std::iter::once("internal".to_string())
+            .chain(arg_types.iter().cloned())
+            .collect();
+        let r = &a.sql_name;
+        let fname = |m: &str| {
+            format!(
+                "{}.{}",
+                quote_ident(schema),
+                quote_ident(&format!("{r}${m}"))
+            )
+        };
+        let attrs = format!("{volatility} PARALLEL {parallel}");
+        let mut support = |method: &str, args: &[String], ret: &str, strict: bool| {
+            let attrs = if strict {
+                format!("{attrs} STRICT")
+            } else {
+                attrs.clone()
+            };
+            out.push(support_function(
+                plugin,
+                schema,
+                r,
+                (method, args, ret),
+                &attrs,
+                &uses,
+            ));
+        };
+        support("add", &with_state, "internal", false);
+        support("finish", &["internal".to_string()], &ret, false);
+        let mut options = vec![
+            format!("SFUNC = {}", fname("add")),
+            "STYPE = internal".into(),
+            format!("SSPACE = {STATE_SPACE}"),
+            format!("FINALFUNC = {}", fname("finish")),
+            "FINALFUNC_MODIFY = READ_ONLY".into(),
+        ];
+        if a.merge.is_some() {
+            support(
+                "merge",
+                &["internal".to_string(), "internal".to_string()],
+                "internal",
+                false,
+            );
+            options.push(format!("COMBINEFUNC = {}", fname("merge")));
+            if a.serialize.is_some() {
+                support("serialize", &["internal".to_string()], "bytea", true);
+                support(
+                    "deserialize",
+                    &["bytea".to_string(), "internal".to_string()],
+                    "internal",
+                    true,
+                );
+                options.push(format!("SERIALFUNC = {}", fname("serialize")));
+                options.push(format!("DESERIALFUNC = {}", fname("deserialize")));
+            }
+        }
+        if a.remove.is_some() {
+            support("remove", &with_state, "internal", false);
+            options.extend([
+                format!("MSFUNC = {}", fname("add")),
+                format!("MINVFUNC = {}", fname("remove")),
+                "MSTYPE = internal".into(),
+                format!("MSSPACE = {STATE_SPACE}"),
+                format!("MFINALFUNC = {}", fname("finish")),
+                "MFINALFUNC_MODIFY = READ_ONLY".into(),
+            ]);
+        }
+        options.push(format!("PARALLEL = {parallel}"));
+        let qualified = format!("{}.{}", quote_ident(schema), quote_ident(r));
+        let named_args: Vec<String> = sql
+            .params
+            .iter()
+            .map(|(n, m)| format!("{} {}", quote_ident(n), m.sql_name()))
+            .collect();
+        let ddl = format!(
+            "CREATE AGGREGATE {qualified}({}) ({})",
+            named_args.join(", "),
+            options.join(", ")
+        );
+        planned.push(PlannedAggregate {
+            export: a.name.clone(),
+            identity: format!("{qualified}({})", arg_types.join(", ")),
+            signature: format!("{schema}.{r}({}) RETURNS {ret}", named_args.join(", ")),
+            comment: format!("wasm plugin {plugin}, aggregate {}: {ddl}", a.name),
+            ddl,
+        });
+    }
+    Ok(planned)
+}
+
+/// What a plugin's exports need: functions (with aggregate support functions), types in
+/// creation order, and aggregates.
+type Plan = (Vec<Generated>, Vec<GeneratedType>, Vec<PlannedAggregate>);
+
+/// The functions, types and aggregates a plugin's exports need.
 fn plan_functions(
     plugin: &str,
     schema: &str,
     compiled: &CompiledPlugin,
     volatility: &str,
     names: &std::collections::HashMap<WitType, String>,
-) -> PluginResult<(Vec<Generated>, Vec<GeneratedType>)> {
+) -> PluginResult<Plan> {
     let mut out = Vec::new();
     let mut types = TypePlan::new(Some(schema), names);
-    for export in &compiled.exports {
+    for export in compiled.functions() {
         let sql = types.signature(&export.sql_name, &export.sig).map_err(|ty| {
             PluginError::UnsupportedType(format!(
                 "export \"{}\" of plugin \"{plugin}\" uses WIT type {ty}, which has no SQL mapping",
@@ -126,6 +324,7 @@ fn plan_functions(
             ),
         });
     }
+    let aggregates = plan_aggregates(plugin, schema, compiled, volatility, &mut types, &mut out)?;
     let generated = types
         .defs
         .iter()
@@ -135,7 +334,98 @@ fn plan_functions(
             uses: d.uses.clone(),
         })
         .collect();
-    Ok((out, generated))
+    Ok((out, generated, aggregates))
+}
+
+/// The aggregates in `schema` whose transition function is bound to `plugin`: regprocedure
+/// text and comment.
+fn generated_aggregates(plugin: &str, schema: &str) -> PluginResult<Vec<(String, String)>> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT a.aggfnoid::pg_catalog.regprocedure::pg_catalog.text, \
+                    COALESCE(pg_catalog.obj_description(a.aggfnoid, 'pg_proc'), '') \
+             FROM pg_catalog.pg_aggregate a \
+             JOIN pg_catalog.pg_proc t ON t.oid OPERATOR(pg_catalog.=) a.aggtransfn \
+             JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) t.prolang \
+             JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) a.aggfnoid \
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace \
+             WHERE l.lanname OPERATOR(pg_catalog.=) 'wasm' AND n.nspname OPERATOR(pg_catalog.=) $2 \
+               AND pg_catalog.split_part(t.prosrc, '/', 1) OPERATOR(pg_catalog.=) $1",
+            None,
+            &[plugin.into(), schema.into()],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push((
+                row.get::<String>(1)?.unwrap_or_default(),
+                row.get::<String>(2)?.unwrap_or_default(),
+            ));
+        }
+        Ok(out)
+    })
+    .map_err(spi_err)
+}
+
+/// The regprocedure text of `identity` if such a function or aggregate exists.
+fn existing_identity(identity: &str) -> PluginResult<Option<String>> {
+    Spi::get_one_with_args::<String>(
+        "SELECT pg_catalog.to_regprocedure($1)::pg_catalog.text",
+        &[identity.into()],
+    )
+    .map_err(spi_err)
+}
+
+/// Create the planned aggregates that do not exist yet (a replace kept the unchanged ones),
+/// with superuser rights (an `internal` state needs them), owned by the installing role.
+fn create_aggregates(plugin: &str, schema: &str, planned: &[PlannedAggregate]) -> PluginResult<()> {
+    let ours: Vec<String> = generated_aggregates(plugin, schema)?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    for a in planned {
+        if let Some(existing) = existing_identity(&a.identity)? {
+            if ours.contains(&existing) {
+                continue;
+            }
+            return Err(PluginError::FunctionTaken(format!(
+                "function {existing} already exists and does not belong to plugin \"{plugin}\"; install it into another schema with schema => …"
+            )));
+        }
+        let owner = crate::catalog::acl::current_role_name();
+        as_superuser(|| run(&a.ddl))?;
+        as_superuser(|| {
+            run(&format!(
+                "ALTER AGGREGATE {} OWNER TO {}",
+                a.identity,
+                quote_ident(&owner)
+            ))
+        })?;
+        run(&format!(
+            "COMMENT ON AGGREGATE {} IS {}",
+            a.identity,
+            quote_literal(&a.comment)
+        ))?;
+    }
+    Ok(())
+}
+
+/// Run `f` with the bootstrap superuser's rights (as `SECURITY DEFINER` code does), then
+/// switch back; an error rolls the switch back with the (sub)transaction.
+fn as_superuser<T>(f: impl FnOnce() -> PluginResult<T>) -> PluginResult<T> {
+    let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
+    // SAFETY: saving and setting the current user id, as SECURITY DEFINER functions do; the
+    // saved pair is restored below, and by the transaction's abort on an error.
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID),
+            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+    }
+    let out = f();
+    // SAFETY: restores the pair saved above.
+    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
+    out
 }
 
 fn spi_err(e: pgrx::spi::Error) -> PluginError {
@@ -496,7 +786,7 @@ fn types_to_drop(old: &[GeneratedType], planned: &[GeneratedType]) -> Vec<Genera
 fn drop_replaced(
     name: &str,
     old: &Existing,
-    planned: &[Generated],
+    (planned, planned_aggs): (&[Generated], &[PlannedAggregate]),
     drop_types: &[GeneratedType],
     schema_present: bool,
 ) -> PluginResult<()> {
@@ -513,8 +803,17 @@ fn drop_replaced(
         .into_iter()
         .filter(|i| !keep.contains(i))
         .collect();
+    let dropped_aggs = aggregates_to_drop(name, &old.schema, planned_aggs, &dropped)?;
     let type_names: Vec<String> = drop_types.iter().map(|t| t.name.clone()).collect();
-    refuse_dependents(name, "replace", &type_names, &dropped)?;
+    refuse_dependents(
+        name,
+        "replace",
+        &type_names,
+        &[&dropped[..], &dropped_aggs[..]].concat(),
+    )?;
+    for ident in &dropped_aggs {
+        run(&format!("DROP AGGREGATE {ident}"))?;
+    }
     for ident in &dropped {
         run(&format!("DROP FUNCTION {ident}"))?;
     }
@@ -522,6 +821,38 @@ fn drop_replaced(
         run(&format!("DROP TYPE {}", t.name))?;
     }
     Ok(())
+}
+
+/// What a replace drops of the plugin's aggregates: those not planned with the same identity
+/// and definition, and those one of whose support functions is dropped (`dropped`).
+fn aggregates_to_drop(
+    name: &str,
+    schema: &str,
+    planned: &[PlannedAggregate],
+    dropped: &[String],
+) -> PluginResult<Vec<String>> {
+    let mut out = Vec::new();
+    for (ident, comment) in generated_aggregates(name, schema)? {
+        let mut same = false;
+        for a in planned.iter().filter(|a| a.comment == comment) {
+            same |= existing_identity(&a.identity)?.as_deref() == Some(ident.as_str());
+        }
+        let support_dropped = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_aggregate a \
+               WHERE a.aggfnoid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1) \
+                 AND ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn, \
+                           a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn]::pg_catalog.oid[] \
+                     OPERATOR(pg_catalog.&&) ARRAY(SELECT pg_catalog.to_regprocedure(f)::pg_catalog.oid \
+                                                   FROM pg_catalog.unnest($2::pg_catalog.text[]) f))",
+            &[ident.as_str().into(), dropped.to_vec().into()],
+        )
+        .map_err(spi_err)?
+        .unwrap_or(true);
+        if !same || support_dropped {
+            out.push(ident);
+        }
+    }
+    Ok(out)
 }
 
 /// Refuse to take over a function or type that is not this plugin's: another plugin's
@@ -565,6 +896,7 @@ struct Row<'a> {
     created_schema: bool,
     types: &'a [GeneratedType],
     planned: &'a [Generated],
+    aggregates: &'a [PlannedAggregate],
 }
 
 /// Insert or update the plugin's row, in the typed layout or, while the extension's SQL
@@ -578,6 +910,11 @@ fn write_row(row: &Row<'_>, update: bool, typed: bool) -> PluginResult<()> {
             function: &g.signature,
             wit: &g.wit,
         })
+        .chain(row.aggregates.iter().map(|a| ExportEntry {
+            export: &a.export,
+            function: &a.signature,
+            wit: "aggregate",
+        }))
         .collect();
     let to_json = |what: &str, v: Result<Json, serde_json::Error>| {
         v.map_err(|e| PluginError::Internal(format!("cannot record the plugin's {what}: {e}")))
@@ -638,7 +975,7 @@ pub fn install_plugin(
     let checked = check_component(bytes, &opts)?;
     let wit = decode_wit(bytes);
     let volatility = checked.volatility(opts.deterministic);
-    let (planned, planned_types) =
+    let (planned, planned_types, planned_aggs) =
         plan_functions(name, schema, &checked.compiled, volatility, &wit.names)?;
 
     let typed = super::typed_catalog()?;
@@ -656,7 +993,13 @@ pub fn install_plugin(
     // Functions can only exist in a schema that exists (and their lookup needs it to).
     let schema_present = schema_exists(schema)?;
     if let Some(old) = &existing {
-        drop_replaced(name, old, &planned, &drop_types, schema_present)?;
+        drop_replaced(
+            name,
+            old,
+            (&planned, &planned_aggs),
+            &drop_types,
+            schema_present,
+        )?;
     }
     let kept = |t: &&GeneratedType| old_types.contains(t) && !drop_types.contains(t);
     let new_types: Vec<&GeneratedType> = planned_types.iter().filter(|t| !kept(t)).collect();
@@ -686,6 +1029,7 @@ pub fn install_plugin(
         created_schema,
         types: &planned_types,
         planned: &planned,
+        aggregates: &planned_aggs,
     };
     write_row(&row, existing.is_some(), typed)?;
     invalidate_local();
@@ -701,6 +1045,10 @@ pub fn install_plugin(
         run(&g.ddl)?;
         run(&g.comment)?;
         rows.push((g.signature, g.export, checked.sha256.clone()));
+    }
+    create_aggregates(name, schema, &planned_aggs)?;
+    for a in planned_aggs {
+        rows.push((a.signature, a.export, checked.sha256.clone()));
     }
     Ok(rows)
 }
@@ -721,8 +1069,20 @@ pub fn uninstall_plugin(name: &str) -> PluginResult<()> {
         ));
     };
     let functions: Vec<String> = generated_functions(name, &schema)?;
+    let aggregates: Vec<String> = generated_aggregates(name, &schema)?
+        .into_iter()
+        .map(|(ident, _)| ident)
+        .collect();
     let type_names: Vec<String> = types.iter().map(|t| t.name.clone()).collect();
-    refuse_dependents(name, "uninstall", &type_names, &functions)?;
+    refuse_dependents(
+        name,
+        "uninstall",
+        &type_names,
+        &[&functions[..], &aggregates[..]].concat(),
+    )?;
+    for ident in &aggregates {
+        run(&format!("DROP AGGREGATE {ident}"))?;
+    }
     for ident in &functions {
         run(&format!("DROP FUNCTION {ident}"))?;
     }

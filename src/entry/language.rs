@@ -18,14 +18,22 @@ pub extern "C" fn pg_finfo_wasm_call_handler() -> &'static pg_sys::Pg_finfo_reco
 pub unsafe extern "C-unwind" fn wasm_call_handler(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
+    use crate::call::aggregate::{call_support, called_by_aggregate};
+    use crate::call::invoke::call_function;
     use crate::call::trigger::{call_trigger, called_as_trigger};
     // SAFETY: called by Postgres' function manager with a valid fcinfo; a trigger call's
-    // context is its TriggerData.
+    // context is its TriggerData, an aggregate's its AggState or WindowAggState.
     unsafe {
         if called_as_trigger(fcinfo) {
             call_trigger(fcinfo)
+        } else if called_by_aggregate(fcinfo) {
+            match call_support(fcinfo) {
+                Ok(Some(datum)) => Ok(datum),
+                Ok(None) => call_function(fcinfo),
+                Err(e) => Err(e),
+            }
         } else {
-            crate::call::invoke::call_function(fcinfo)
+            call_function(fcinfo)
         }
     }
     .or_report()

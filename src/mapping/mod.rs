@@ -5,12 +5,14 @@
 //! single place that decides which SQL type a WIT type becomes; `wasm.install`, the validator
 //! and the call path all use it.
 
+mod aggregate;
 mod fast;
 mod names;
 mod sql;
 mod trigger;
 mod wit;
 
+pub use aggregate::*;
 pub use fast::FastPath;
 pub use names::{is_sql_ident_of, quote_ident, quote_literal, sql_ident, sql_ident_cow};
 pub use sql::*;

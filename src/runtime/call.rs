@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use pgrx::pg_guard;
 use pgrx::pg_sys;
-use wasmtime::component::{ComponentNamedList, Func, Instance, Lift, Lower, TypedFunc, Val};
+use wasmtime::component::{
+    ComponentNamedList, Func, Instance, Lift, Lower, ResourceAny, TypedFunc, Val,
+};
 use wasmtime::{Store, UpdateDeadline};
 
 use super::host::HostState;
@@ -39,6 +41,8 @@ impl std::error::Error for Stop {}
 
 /// A live instance of one component for one role in one transaction.
 struct LiveInstance {
+    /// Unique in the backend: resource handles (aggregate states) name their instance by it.
+    id: u64,
     store: Store<HostState>,
     instance: Instance,
     lxid: pg_sys::LocalTransactionId,
@@ -66,6 +70,7 @@ thread_local! {
     /// A backend holds few live instances (one per plugin and role in use); a short list is
     /// faster to search than a hash map on the per-row path.
     static INSTANCES: RefCell<Vec<(InstanceKey, LiveInstance)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_INSTANCE_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
 }
 
 fn current_lxid() -> pg_sys::LocalTransactionId {
@@ -110,6 +115,7 @@ fn new_instance(compiled: &CompiledPlugin, deterministic: bool) -> PluginResult<
         .instantiate(&mut store)
         .map_err(|e| trap_error(&e, "instantiation"))?;
     Ok(LiveInstance {
+        id: NEXT_INSTANCE_ID.with(|n| n.replace(n.get() + 1)),
         store,
         instance,
         lxid: current_lxid(),
@@ -224,6 +230,20 @@ fn run<T>(
     export: usize,
     f: impl FnOnce(&mut Store<HostState>, Func) -> wasmtime::Result<T>,
 ) -> PluginResult<T> {
+    run_on(caller, compiled, export, None, |store, func, _| {
+        f(store, func)
+    })
+}
+
+/// [`run`] on the instance with id `expected` (a resource handle's), which must be the one
+/// this role's calls use in this transaction; `f` also gets the instance's id.
+fn run_on<T>(
+    caller: Caller<'_>,
+    compiled: &CompiledPlugin,
+    export: usize,
+    expected: Option<u64>,
+    f: impl FnOnce(&mut Store<HostState>, Func, u64) -> wasmtime::Result<T>,
+) -> PluginResult<T> {
     let what = || {
         format!(
             "plugin \"{}\" export \"{}\"",
@@ -239,6 +259,17 @@ fn run<T>(
         }
     };
     let live = &mut instances[slot].1;
+    if expected.is_some_and(|id| id != live.id) {
+        INSTANCES.with(|m| m.replace(instances));
+        return Err(PluginError::NotSupported(
+            format!(
+                "{}: the state it was called with belongs to an instance that is gone (discarded after a trap, or another role's)",
+                what()
+            ),
+            None,
+        ));
+    }
+    let id = live.id;
     arm_deadline(&mut live.store);
     live.store
         .data_mut()
@@ -250,7 +281,7 @@ fn run<T>(
             what()
         )));
     };
-    let outcome = f(&mut live.store, func);
+    let outcome = f(&mut live.store, func, id);
     let stderr = report_output(caller.plugin, live);
     match outcome {
         Ok(v) => {
@@ -369,6 +400,87 @@ where
         let typed = unsafe { TypedFunc::<Params, Results>::new_unchecked(func) };
         typed.call(store, params)
     })
+}
+
+/// An exported resource's handle in one instance: an aggregate's state.
+#[derive(Debug, Clone, Copy)]
+pub struct StateHandle {
+    /// The instance it lives in.
+    pub instance: u64,
+    /// The handle, owned by the host.
+    pub resource: ResourceAny,
+}
+
+/// Call resource function `export` (a constructor, a static function, or, with `this`, a
+/// method on that state) with dynamic values; returns its result and the instance's id.
+pub fn call_resource(
+    caller: Caller<'_>,
+    compiled: &CompiledPlugin,
+    export: usize,
+    this: Option<StateHandle>,
+    args: &[Val],
+) -> PluginResult<(Option<Val>, u64)> {
+    let has_result = compiled.exports[export].sig.result.is_some();
+    let expected = this.map(|h| h.instance);
+    run_on(caller, compiled, export, expected, |store, func, id| {
+        let mut results = vec![Val::Bool(false); usize::from(has_result)];
+        match this {
+            Some(h) => {
+                let mut all = Vec::with_capacity(args.len() + 1);
+                all.push(Val::Resource(h.resource));
+                all.extend_from_slice(args);
+                func.call(&mut *store, &all, &mut results)?;
+            }
+            None => func.call(&mut *store, args, &mut results)?,
+        }
+        Ok((results.pop(), id))
+    })
+}
+
+/// Call a method that returns nothing through wasmtime's typed API (an aggregate's `add` of
+/// common shapes): `params` are `self` (`this.resource`) and the method's own parameters.
+pub fn call_method_typed<Params>(
+    caller: Caller<'_>,
+    compiled: &CompiledPlugin,
+    export: usize,
+    this: StateHandle,
+    params: Params,
+) -> PluginResult<()>
+where
+    Params: ComponentNamedList + Lower,
+{
+    run_on(
+        caller,
+        compiled,
+        export,
+        Some(this.instance),
+        |store, func, _| {
+            // SAFETY: callers pick Params from the method's WIT signature, checked against the
+            // component's types when the aggregate was bound.
+            let typed = unsafe { TypedFunc::<Params, ()>::new_unchecked(func) };
+            typed.call(store, params)
+        },
+    )
+}
+
+/// Drop an aggregate's state in its instance, running the guest's destructor. Nothing is
+/// done when that instance is gone (after a trap, or at the end of its transaction) or in
+/// use: it frees its states with itself.
+pub fn drop_state(state: StateHandle) {
+    INSTANCES.with(|m| {
+        let Ok(mut list) = m.try_borrow_mut() else {
+            return;
+        };
+        let Some(i) = list.iter().position(|(_, l)| l.id == state.instance) else {
+            return;
+        };
+        let live = &mut list[i].1;
+        arm_deadline(&mut live.store);
+        if state.resource.resource_drop(&mut live.store).is_err() {
+            // A destructor that traps leaves the store mid-update: never enter it again.
+            list.swap_remove(i);
+        }
+    });
 }
 
 /// The argument of a scalar fast-path call (see [`FastPath`]), already in Rust form.

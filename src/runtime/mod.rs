@@ -2,6 +2,7 @@
 //! inside a backend (never in the postmaster), plus the epoch ticker that lets Postgres
 //! interrupts stop a running guest.
 
+pub mod aggregate;
 pub mod cache;
 pub mod call;
 pub mod host;

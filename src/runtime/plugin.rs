@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
+use super::aggregate::{Aggregate, ResourceFuncs};
 use super::host::HostState;
 use super::{cache, runtime};
 use crate::error::{PluginError, PluginResult, render_chain};
@@ -63,13 +64,25 @@ pub struct CompiledPlugin {
     pub sha256: String,
     /// Ready to instantiate: imports resolved once.
     pub pre: InstancePre<HostState>,
-    /// Exported functions, in export order.
+    /// Exported functions, in export order, then the functions of exported resources
+    /// (`mean.add`, `mean.constructor`, ...), which are not SQL functions by themselves.
     pub exports: Vec<Export>,
+    /// How many of `exports` are plain functions (the rest are resource functions).
+    pub functions: usize,
+    /// Exported resources that follow the aggregate convention.
+    pub aggregates: Vec<super::aggregate::Aggregate>,
+    /// Why an exported resource does not (install refuses the component).
+    pub resource_errors: Vec<String>,
     /// Names of the component's imports (`wasi:cli/stdout@0.2.6`, ...).
     pub imports: Vec<String>,
 }
 
 impl CompiledPlugin {
+    /// The plain exported functions (no resource functions).
+    pub fn functions(&self) -> &[Export] {
+        &self.exports[..self.functions]
+    }
+
     /// Imports that make results vary between calls with the same arguments: the wall clock,
     /// random numbers, and any other clock but the monotonic one, which deterministic plugins
     /// get frozen (see `HostState::new`). A plugin installed as deterministic may have none.
@@ -179,7 +192,7 @@ fn prepare_component(component: Component, sha256: String) -> PluginResult<Compi
             format!("the component has an import that pg_component does not provide: {first}");
         PluginError::UnsatisfiedImport(message, Some(detail))
     })?;
-    let exports = list_exports(&component)?;
+    let (exports, functions, aggregates, resource_errors) = list_exports(&component)?;
     let imports = component
         .component_type()
         .imports(&rt.engine)
@@ -189,15 +202,24 @@ fn prepare_component(component: Component, sha256: String) -> PluginResult<Compi
         sha256,
         pre,
         exports,
+        functions,
+        aggregates,
+        resource_errors,
         imports,
     })
 }
 
-/// Every exported function, at the top level or one interface deep.
-fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
+/// What [`list_exports`] finds: the exports (functions, then resource functions), how many
+/// are functions, the aggregate resources, and why other resources are not aggregates.
+type ExportList = (Vec<Export>, usize, Vec<Aggregate>, Vec<String>);
+
+/// Every exported function, at the top level or one interface deep, and the functions of
+/// exported resources, grouped into aggregates.
+fn list_exports(component: &Component) -> PluginResult<ExportList> {
     let rt = runtime()?;
     let ty = component.component_type();
     let mut found: Vec<(Option<String>, String, ComponentExportIndex, ExportSig)> = Vec::new();
+    let mut resources = ResourceFuncs::default();
     for (name, item) in ty.exports(&rt.engine) {
         match item.ty {
             ComponentItem::ComponentFunc(f) => {
@@ -219,6 +241,10 @@ fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
                             .ok_or_else(|| {
                                 PluginError::Internal(format!("export {name}#{fname} vanished"))
                             })?;
+                        if fname.starts_with('[') {
+                            resources.add(&inst, &rt.engine, name, fname, &f, index);
+                            continue;
+                        }
                         found.push((
                             Some(interface_short_name(name)),
                             fname.to_string(),
@@ -249,7 +275,9 @@ fn list_exports(component: &Component) -> PluginResult<Vec<Export>> {
             sig: sig.clone(),
         });
     }
-    Ok(exports)
+    let functions = exports.len();
+    let (aggregates, errors) = resources.into_aggregates(&mut exports);
+    Ok((exports, functions, aggregates, errors))
 }
 
 /// componentize-py exports an interface `exports` with `init(app-name, symbols, stub-wasi)`:

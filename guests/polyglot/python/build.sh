@@ -83,3 +83,10 @@ cp "$here/customers.py" "$tmp/customers/"
     componentize --python-path "$tmp/customers" customers --output "$tmp/customers-py.wasm")
 install -m 644 "$tmp/customers-py.wasm" "$out_dir/customers-py.wasm"
 echo "built $out_dir/customers-py.wasm ($(wc -c < "$out_dir/customers-py.wasm") bytes)"
+# The mean aggregate (an exported resource): stats.py holds the resource, app.py the world.
+mkdir "$tmp/stats"
+cp "$here/stats/app.py" "$here/stats/stats.py" "$tmp/stats/"
+(cd "$tmp" && componentize_py --wit-path "$here/stats/wit" --world stats-py \
+    componentize --python-path "$tmp/stats" app --output "$tmp/stats-py.wasm")
+install -m 644 "$tmp/stats-py.wasm" "$out_dir/stats-py.wasm"
+echo "built $out_dir/stats-py.wasm ($(wc -c < "$out_dir/stats-py.wasm") bytes)"

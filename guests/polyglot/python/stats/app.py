@@ -1,0 +1,1 @@
+from stats import Stats  # noqa: F401 (componentize-py looks for it here)
