@@ -94,6 +94,9 @@ fn new_instance(compiled: &CompiledPlugin, deterministic: bool) -> PluginResult<
         HostState::new(guc::max_memory_bytes(), deterministic),
     );
     store.limiter(|s| &mut s.limits);
+    // Live resource handles (aggregate states: one per group) are host memory that the linear
+    // memory limit does not count; allow one per 64 bytes of it (wasmtime's default is 100,000).
+    store.set_max_component_handles(max_handles());
     // At every epoch tick: stop for a pending cancel, timeout or terminate, or when the
     // current call's wasm.max_call_time deadline has passed.
     store.epoch_deadline_callback(|ctx| {
@@ -121,6 +124,12 @@ fn new_instance(compiled: &CompiledPlugin, deterministic: bool) -> PluginResult<
         lxid: current_lxid(),
         funcs: vec![None; compiled.exports.len()],
     })
+}
+
+/// How many resource handles an instance may hold at once: one per 64 bytes of
+/// `wasm.max_memory`, and at least wasmtime's default.
+fn max_handles() -> usize {
+    (guc::max_memory_bytes() / 64).max(100_000)
 }
 
 /// Arm the epoch deadline and the per-call time limit for the next call.
@@ -180,6 +189,16 @@ fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
                 stop: TrapKind::BadResult,
             };
         }
+    }
+    if detail.contains("store handle limit exceeded") {
+        return PluginError::GuestTrap {
+            message: format!(
+                "{what} trapped: its instance would hold more than {} live resource handles (one per aggregate group; one per 64 bytes of wasm.max_memory)",
+                max_handles()
+            ),
+            detail,
+            stop: TrapKind::Limit,
+        };
     }
     if let Some(hit) = err
         .chain()
