@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Where Postgres runs queries, plugins run: calls take no transaction ID, deterministic plugins
+# Where Postgres runs queries, plugins run: calls (aggregates included) take no transaction ID, deterministic plugins
 # run in parallel workers, a streaming hot standby calls them and follows installs, replaces and
 # uninstalls on the primary, base backups (plain and tar) succeed and restore, the compiled-code
 # cache stays clean, wasm triggers survive pg_dump and pg_restore, and ALTER EXTENSION pg_component
@@ -73,6 +73,7 @@ install_plugin scalars scalars
 install_plugin slugify slugify "deterministic => true"
 install_plugin shapes shapes
 install_plugin enrich enrich "capabilities => '{query}'"
+install_plugin agg aggregates "deterministic => true"
 qp -c "CREATE FUNCTION public.loud(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'"
 qp -c "CREATE TABLE public.countries (code text PRIMARY KEY, name text)" \
     -c "INSERT INTO public.countries VALUES ('fr', 'France'), ('de', 'Germany')"
@@ -88,6 +89,8 @@ calls=(
     "wasm_transform|SELECT wasm_transform('scalars', 'shout', '[\"json\"]')|\"JSON\""
     "validator|SELECT 'valid' FROM (SELECT wasm.wasm_validator('public.loud(text)'::regprocedure)) v|valid"
     "database-reading|SELECT concat(enrich.country_name('fr'), ',', coalesce(enrich.country_name('xx'), '-'))|France,-"
+    "aggregate|SELECT concat(agg.mean(x), ',', agg.median(x)) FROM (VALUES (1.0::float8), (2.0), (6.0)) v(x)|3,2"
+    "window-aggregate|SELECT string_agg(m::text, ',' ORDER BY i) FROM (SELECT i, agg.mean(i) OVER (ORDER BY i ROWS 1 PRECEDING) m FROM generate_series(1, 3) i) w|1,1.5,2.5"
 )
 
 echo "# 1. no transaction ID on any call path (a fresh session each: the first call included)"
@@ -105,14 +108,15 @@ check "uninstall in a read-only transaction fails with 25006" \
     equals 25006 "$(sqlstate qp "BEGIN READ ONLY; SELECT wasm.uninstall('scalars'); COMMIT")"
 check "calls work in a read-only transaction" \
     equals "RO" "$(qp -c "BEGIN READ ONLY" -c "SELECT scalars.shout('ro')" -c "COMMIT")"
-check "nothing was installed or removed" equals 4 "$(qp -c "SELECT count(*) FROM wasm.plugins")"
+check "nothing was installed or removed" equals 5 "$(qp -c "SELECT count(*) FROM wasm.plugins")"
 
 echo "# 2. parallel workers (forced parallel plans, first call of the session)"
 parallel="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
           SET min_parallel_table_scan_size = 0; SET parallel_leader_participation = off;"
 serial="SET max_parallel_workers_per_gather = 0;"
 for c in "typed scalar|sum(length(slugify.slugify(title)))" \
-         "record result|sum(length((slugify.slug_post(ROW(title, 12))).slug)) FILTER (WHERE (slugify.slug_post(ROW(title, 12))).truncated)"; do
+         "record result|sum(length((slugify.slug_post(ROW(title, 12))).slug)) FILTER (WHERE (slugify.slug_post(ROW(title, 12))).truncated)" \
+         "aggregate (partial states serialized in workers, merged in the leader)|agg.mean(length(title)::float8)"; do
     IFS='|' read -r kind expr <<<"$c"
     plan="$(qp -c "$parallel" -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT $expr FROM big" 2>&1 || true)"
     launched="$(sed -n 's/.*Workers Launched: \([0-9]*\).*/\1/p' <<<"$plan" | head -1)"
