@@ -96,7 +96,7 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--wasm-dir", required=True)
-    ap.add_argument("--only", choices=["lookups", "triggers"], help="run one part only")
+    ap.add_argument("--only", choices=["lookups", "triggers", "aggregates"], help="run one part only")
     args = ap.parse_args()
 
     psql(args.port, "postgres", "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench;")
@@ -106,6 +106,9 @@ def main():
         return
     if args.only == "triggers":
         triggers(args.port, args.wasm_dir, args.rows)
+        return
+    if args.only == "aggregates":
+        aggregates(args.port, args.wasm_dir, args.rows)
         return
     wasm = base64.b64encode(open(f"{args.wasm_dir}/bench.wasm", "rb").read()).decode()
     t0 = time.perf_counter()
@@ -143,6 +146,7 @@ def main():
     languages(args.port, args.wasm_dir, min(args.rows, 100_000))
     lookups(args.port, args.wasm_dir, min(args.rows, 200_000))
     triggers(args.port, args.wasm_dir, args.rows)
+    aggregates(args.port, args.wasm_dir, args.rows)
     memory(args.port, args.wasm_dir)
 
 
@@ -266,6 +270,69 @@ COPY (SELECT i, CASE WHEN i % 20 = 0 THEN 'user' || i ELSE ' User' || i || '@Exa
         ratio = f"{ns / wasm_ns:.2f}x" if wasm_ns > 0 and name != results[0][0] else ""
         win = "fastest" if ms == best else ""
         print(f"| {name} | {ms:.0f} | {ns:.0f} | {kept} | {ratio} | {win} |")
+    print()
+
+
+AGGREGATE_PEERS = r"""
+CREATE FUNCTION plpgsql_mean_add(s float8[], x float8) RETURNS float8[] LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF x IS NULL THEN RETURN s; END IF;
+    RETURN ARRAY[s[1] + x, s[2] + 1];
+END $$;
+CREATE FUNCTION plpgsql_mean_finish(s float8[]) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF s[2] = 0 THEN RETURN NULL; END IF;
+    RETURN s[1] / s[2];
+END $$;
+CREATE AGGREGATE plpgsql_mean(float8) (SFUNC = plpgsql_mean_add, STYPE = float8[],
+    FINALFUNC = plpgsql_mean_finish, INITCOND = '{0,0}');
+CREATE FUNCTION py_mean_add(s float8[], x float8) RETURNS float8[] LANGUAGE plpython3u IMMUTABLE AS $$
+if x is None:
+    return s
+return [s[0] + x, s[1] + 1]
+$$;
+CREATE FUNCTION py_mean_finish(s float8[]) RETURNS float8 LANGUAGE plpython3u IMMUTABLE AS $$
+return s[0] / s[1] if s[1] else None
+$$;
+CREATE AGGREGATE py_mean(float8) (SFUNC = py_mean_add, STYPE = float8[],
+    FINALFUNC = py_mean_finish, INITCOND = '{0,0}');
+"""
+
+
+def aggregates(port, wasm_dir, rows):
+    """An aggregate from an exported resource (the fixture's mean: constructor, add, finish)
+    over every row and over 1,000 groups, against the built-in avg and the same aggregate
+    with its transition function in PL/pgSQL and in PL/Python, all in one run; a typed scalar
+    call is the reference for the per-row cost of add."""
+    psql(port, "bench", AGGREGATE_PEERS)
+    for name, file in [("agg", "aggregates.wasm"), ("benchref", "bench.wasm")]:
+        b64 = base64.b64encode(open(f"{wasm_dir}/{file}", "rb").read()).decode()
+        psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'), deterministic => true);")
+    scan = time_query(port, "*", 3)
+
+    def timed(query):
+        sql = "SET jit = off;\nSET max_parallel_workers_per_gather = 0;\n" + (query + ";\n") * 4
+        out = psql(port, "bench", sql, timing=True)
+        times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
+        return min(times[-3:])
+
+    peers = [("built-in avg()", "avg(f)"), ("PL/pgSQL aggregate (sfunc in PL/pgSQL)", "plpgsql_mean(f)"),
+             ("PL/Python aggregate (sfunc in PL/Python)", "py_mean(f)"),
+             ("pg_component aggregate (agg.mean, resource add/finish)", "agg.mean(f)")]
+    print(f"### Aggregates ({rows} rows, one group and 1,000 groups)")
+    print()
+    print("| aggregate | one group: ns/row over scan | 1,000 groups: ns/row over scan | vs pg_component |")
+    print("|---|---:|---:|---:|")
+    results = []
+    for name, expr in peers:
+        one = (timed(f"SELECT {expr} FROM t") - scan) * 1e6 / rows
+        grouped = (timed(f"SELECT count(m) FROM (SELECT {expr} AS m FROM t GROUP BY i % 1000) g") - scan) * 1e6 / rows
+        results.append((name, one, grouped))
+    wasm_one = results[-1][1]
+    for name, one, grouped in results:
+        print(f"| {name} | {one:.0f} | {grouped:.0f} | {one / wasm_one if wasm_one > 0 else float('nan'):.2f}x |")
+    ref = (timed("SELECT count(benchref.inc(i)) FROM t") - scan) * 1e6 / rows
+    print(f"| (reference: a typed scalar call, `count(benchref.inc(i))`) | {ref:.0f} | | |")
     print()
 
 

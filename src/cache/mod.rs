@@ -6,6 +6,7 @@
 //! | `call::bind::BOUND` | bound `LANGUAGE wasm` functions (conversion plans) | function OID | [`generation`] |
 //! | `flinfo->fn_extra` (`call::bind::CallSite`) | the call site's binding, without a lookup | call site | [`generation`] |
 //! | `call::trigger::TRIGGERS` | trigger functions bound to a table (row conversions) | function OID, table OID | [`generation`] (the table through [`depend_on_relation`]) |
+//! | `call::aggregate::SUPPORT` | aggregate support functions bound to their resource method, or "not one" | function OID | [`generation`] |
 //! | `call::transform::LAST_TARGET` | the last `wasm_transform` target | plugin, export | [`generation`] |
 //! | `ResolvedPlugin::checked` | the role that passed the USAGE check | role | [`generation`] |
 //! | `runtime::plugin::COMPILED` | compiled components | sha256 | never (content-addressed) |
