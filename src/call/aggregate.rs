@@ -70,6 +70,9 @@ type SupportEntry = (u64, Option<Rc<Support>>);
 thread_local! {
     /// Support functions by OID.
     static SUPPORT: RefCell<HashMap<pg_sys::Oid, SupportEntry>> = RefCell::new(HashMap::new());
+    /// The last support function called, in front of `SUPPORT`: an aggregate calls its `add`
+    /// once per row, and a hash lookup per row would cost as much as the rest of our side.
+    static LAST: RefCell<Option<(pg_sys::Oid, u64, Rc<Support>)>> = const { RefCell::new(None) };
 }
 
 /// The state of one group: a resource handle, and whether it is still ours to drop.
@@ -245,9 +248,19 @@ pub fn outside_aggregate() -> PluginError {
 /// The support binding of function `fn_oid`, or `None` if it is not a support function.
 fn support(fn_oid: pg_sys::Oid) -> PluginResult<Option<Rc<Support>>> {
     let current = generation();
+    let last = LAST.with(|l| match &*l.borrow() {
+        Some((oid, g, s)) if *oid == fn_oid && *g == current => Some(s.clone()),
+        _ => None,
+    });
+    if last.is_some() {
+        return Ok(last);
+    }
     if let Some((g, hit)) = SUPPORT.with(|s| s.borrow().get(&fn_oid).cloned())
         && g == current
     {
+        if let Some(s) = &hit {
+            LAST.with(|l| *l.borrow_mut() = Some((fn_oid, current, s.clone())));
+        }
         return Ok(hit);
     }
     let proc = PgProc::new(fn_oid).ok_or_else(|| {
