@@ -108,7 +108,7 @@ mod tests {
             (
                 fixture("unsupported"),
                 "0A000",
-                "export \"[constructor]counter\" of plugin \"bad\" uses WIT type resource",
+                "export \"open\" of plugin \"bad\" uses WIT type resource",
             ),
         ] {
             stash_bytes(bytes);
