@@ -14,3 +14,6 @@ GRANT EXECUTE ON FUNCTION wasm.uninstall(text) TO wasm_admin;
 REVOKE ALL ON FUNCTION wasm.wasm_call_handler() FROM PUBLIC;
 REVOKE ALL ON FUNCTION wasm.wasm_validator(oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION wasm.plugins_legacy_options() FROM PUBLIC;
+GRANT SELECT ON wasm.stats TO PUBLIC;
+REVOKE ALL ON FUNCTION wasm.reset_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wasm.reset_stats() TO wasm_admin;

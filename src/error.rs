@@ -250,7 +250,11 @@ impl<T> OrReport<T> for PluginResult<T> {
     fn or_report(self) -> T {
         match self {
             Ok(v) => v,
-            Err(e) => e.report(),
+            Err(e) => {
+                // Counted against the export of the call in progress, if any.
+                crate::stats::note_error(&e);
+                e.report()
+            }
         }
     }
 }

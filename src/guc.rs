@@ -16,6 +16,9 @@ pub static MAX_COMPONENT_SIZE_MB: GucSetting<i32> = GucSetting::<i32>::new(64);
 /// `wasm.max_query_rows`: most rows one `query` of a plugin returns at once.
 pub static MAX_QUERY_ROWS: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 
+/// `wasm.log_calls_over`: log each plugin call that runs longer, in ms; -1 = off.
+pub static LOG_CALLS_OVER_MS: GucSetting<i32> = GucSetting::<i32>::new(-1);
+
 /// Register the GUCs; called from `_PG_init`.
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -58,6 +61,24 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"wasm.log_calls_over",
+        c"Log each plugin call that runs longer than this (-1 = off), naming plugin and export.",
+        c"Like log_min_duration_statement, for one guest call. Only superusers can change it.",
+        &LOG_CALLS_OVER_MS,
+        -1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_MS,
+    );
+}
+
+/// `wasm.log_calls_over`, if on.
+pub fn log_calls_over() -> Option<Duration> {
+    match LOG_CALLS_OVER_MS.get() {
+        ms if ms >= 0 => Some(Duration::from_millis(ms as u64)),
+        _ => None,
+    }
 }
 
 /// `wasm.max_query_rows`.

@@ -15,6 +15,7 @@ mod guc;
 mod mapping;
 mod query;
 mod runtime;
+mod stats;
 
 mod tests;
 
@@ -27,6 +28,7 @@ pub extern "C-unwind" fn _PG_init() {
     guc::register();
     cache::register_callbacks();
     runtime::call::register_xact_callback();
+    stats::register();
 }
 
 // The extension's own SQL lives in sql/, next to its upgrade scripts

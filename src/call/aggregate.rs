@@ -294,6 +294,14 @@ pub unsafe fn call_support(
         return Err(outside_aggregate());
     }
     let a = &s.plugin.compiled.aggregates[s.agg];
+    s.plugin.counters.enter(match s.role {
+        Role::Add => a.add,
+        Role::Remove => a.remove.unwrap_or(a.add),
+        Role::Finish => a.finish,
+        Role::Merge => a.merge.unwrap_or(a.add),
+        Role::Serialize => a.serialize.unwrap_or(a.add),
+        Role::Deserialize => a.deserialize.unwrap_or(a.add),
+    });
     // SAFETY: the support function's arguments as its (checked) signature declares them.
     let out = unsafe {
         match s.role {

@@ -211,6 +211,8 @@ pub unsafe fn call_function(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg
     let nargs = unsafe { (*fcinfo).nargs as usize };
     // SAFETY: as above.
     let bound = unsafe { bound_function((*fcinfo).flinfo) }?;
+    // Errors from here on (a bad argument included) count against this export.
+    bound.plugin.counters.enter(bound.export);
     let export = &bound.plugin.compiled.exports[bound.export];
     let label = ExportLabel {
         plugin: &bound.plugin.name,

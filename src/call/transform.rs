@@ -80,6 +80,7 @@ pub fn transform(
 ) -> PluginResult<Option<Json>> {
     let (resolved, index) = transform_target(plugin, export)?;
     require_plugin_usage_cached(&resolved)?;
+    resolved.counters.enter(index);
     let exports = &resolved.compiled.exports;
     let ex = &exports[index];
     // Formatted only if a message needs it: this runs once per row.

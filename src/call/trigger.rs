@@ -346,6 +346,7 @@ pub unsafe fn call_trigger(fcinfo: pg_sys::FunctionCallInfo) -> PluginResult<pg_
     let b = unsafe { table_binding(fn_oid, rel) }?;
     // SAFETY: as above.
     let desc = unsafe { (*rel).rd_att };
+    b.plugin.counters.enter(b.export);
     let export = &b.plugin.compiled.exports[b.export];
     let label = ExportLabel {
         plugin: &b.plugin.name,

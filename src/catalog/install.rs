@@ -616,6 +616,8 @@ fn type_exists(name: &str) -> PluginResult<bool> {
 
 /// The options of `wasm.install` besides name and bytes.
 pub struct InstallOptions<'a> {
+    /// The plugin's name (for messages).
+    pub name: &'a str,
     pub replace: bool,
     pub schema: Option<&'a str>,
     pub deterministic: bool,
@@ -724,7 +726,9 @@ fn check_component(bytes: &[u8], opts: &InstallOptions<'_>) -> PluginResult<Chec
         )));
     }
     let sha256 = sha256_hex(bytes);
-    let compiled = load_component(&sha256, || Ok(bytes.to_vec()))?;
+    let (compiled, load) = load_component(&sha256, || Ok(bytes.to_vec()))?;
+    crate::stats::log_load(opts.name, &compiled, load);
+    crate::stats::loaded_by_install(opts.name, load);
     if let Some(expected) = opts.sha256
         && !expected.eq_ignore_ascii_case(&sha256)
     {
@@ -1114,6 +1118,7 @@ pub fn uninstall_plugin(name: &str) -> PluginResult<()> {
             );
         }
     }
+    crate::stats::reset(Some(name));
     invalidate_local();
     discard_instances();
     broadcast_change(Some(&sha256))

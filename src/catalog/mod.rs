@@ -34,6 +34,8 @@ pub struct ResolvedPlugin {
     /// The last role that passed the privilege check, and the catalog generation it passed
     /// in (privilege and role membership changes bump the generation).
     pub checked: Cell<(pg_sys::Oid, u64)>,
+    /// What its calls cost and how they fail, not yet flushed (`crate::stats`).
+    pub counters: Rc<crate::stats::PluginCounters>,
 }
 
 impl ResolvedPlugin {
@@ -42,8 +44,16 @@ impl ResolvedPlugin {
         crate::runtime::call::Caller {
             plugin: &self.name,
             deterministic: self.deterministic,
+            counters: Some(&self.counters),
         }
     }
+}
+
+/// The linear memory of this backend's live instances of plugin `name`'s component, if it is
+/// resolved.
+pub fn live_memory(name: &str) -> Option<u64> {
+    let plugin = PLUGINS.with(|p| p.borrow().get(name).cloned())?;
+    Some(crate::runtime::call::live_memory(&plugin.compiled))
 }
 
 thread_local! {
@@ -214,12 +224,13 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
     sweep_cache_once()?;
     let sql = if typed_catalog()? {
         "SELECT sha256, schema_name::pg_catalog.text, deterministic, \
-                'query' OPERATOR(pg_catalog.=) ANY (capabilities) \
+                'query' OPERATOR(pg_catalog.=) ANY (capabilities), version \
          FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
     } else {
         "SELECT sha256, schema_name::pg_catalog.text, \
                 COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false), \
-                COALESCE(options OPERATOR(pg_catalog.->) 'capabilities' OPERATOR(pg_catalog.?) 'query', false) \
+                COALESCE(options OPERATOR(pg_catalog.->) 'capabilities' OPERATOR(pg_catalog.?) 'query', false), \
+                version \
          FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
     };
     let row = select_rows(sql, &[name.into()], |row| {
@@ -228,17 +239,21 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
             row.get::<String>(2)?.unwrap_or_default(),
             row.get::<bool>(3)?.unwrap_or(false),
             row.get::<bool>(4)?.unwrap_or(false),
+            row.get::<i32>(5)?.unwrap_or(0),
         ))
     })?
     .into_iter()
     .next();
-    let Some((sha256, schema, deterministic, reads_database)) = row else {
+    let Some((sha256, schema, deterministic, reads_database, version)) = row else {
         return Err(PluginError::UndefinedPlugin(
             format!("plugin \"{name}\" is not installed"),
             Some("wasm.plugins lists the installed plugins".into()),
         ));
     };
-    let compiled = load_component(&sha256, || fetch_bytes(name))?;
+    let (compiled, load) = load_component(&sha256, || fetch_bytes(name))?;
+    crate::stats::log_load(name, &compiled, load);
+    let exports = compiled.exports.iter().map(|e| e.name.clone()).collect();
+    let counters = crate::stats::PluginCounters::new(name, version, exports, load);
     let resolved = Rc::new(ResolvedPlugin {
         name: name.to_string(),
         schema,
@@ -246,6 +261,7 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
         reads_database,
         compiled,
         checked: Cell::new((pg_sys::Oid::INVALID, u64::MAX)),
+        counters,
     });
     PLUGINS.with(|p| p.borrow_mut().insert(name.to_string(), resolved.clone()));
     Ok(resolved)

@@ -36,6 +36,7 @@ fn install_with_capabilities(
         name,
         component,
         InstallOptions {
+            name,
             replace,
             schema,
             deterministic,
@@ -82,6 +83,7 @@ fn install(
         name,
         component,
         InstallOptions {
+            name,
             replace,
             schema,
             deterministic,

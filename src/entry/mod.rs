@@ -3,4 +3,5 @@
 
 pub mod admin;
 pub mod language;
+pub mod stats;
 pub mod transform;

@@ -64,6 +64,8 @@ pub struct Caller<'a> {
     pub plugin: &'a str,
     /// Installed as deterministic.
     pub deterministic: bool,
+    /// Where its calls are counted (`crate::stats`).
+    pub counters: Option<&'a crate::stats::PluginCounters>,
 }
 
 thread_local! {
@@ -87,7 +89,11 @@ pub(crate) fn interrupt_pending() -> bool {
     }
 }
 
-fn new_instance(compiled: &CompiledPlugin, deterministic: bool) -> PluginResult<LiveInstance> {
+fn new_instance(compiled: &CompiledPlugin, caller: Caller<'_>) -> PluginResult<LiveInstance> {
+    let deterministic = caller.deterministic;
+    if let Some(c) = caller.counters {
+        c.instance_created();
+    }
     let rt = runtime()?;
     let mut store = Store::new(
         &rt.engine,
@@ -300,7 +306,15 @@ fn run_on<T>(
             what()
         )));
     };
+    let timed = caller.counters.is_some_and(|c| c.call(export)) || guc::log_calls_over().is_some();
+    let started = timed.then(Instant::now);
     let outcome = f(&mut live.store, func, id);
+    if let Some(started) = started {
+        observe_time(caller, compiled, export, started);
+    }
+    if let Some(c) = caller.counters {
+        c.memory(live.store.data().limits.current);
+    }
     let stderr = report_output(caller.plugin, live);
     match outcome {
         Ok(v) => {
@@ -309,6 +323,7 @@ fn run_on<T>(
         }
         Err(e) => {
             // The store may be mid-update after a trap: never enter it again.
+            let memory = live.store.data().limits.current;
             instances.swap_remove(slot);
             INSTANCES.with(|m| m.replace(instances));
             if interrupt_pending() {
@@ -316,9 +331,55 @@ fn run_on<T>(
                 // is on the stack.
                 pgrx::check_for_interrupts!();
             }
-            Err(with_guest_stderr(trap_error(&e, &what()), &stderr))
+            let err = with_guest_stderr(trap_error(&e, &what()), &stderr);
+            log_discard(&err, memory);
+            Err(err)
         }
     }
+}
+
+/// Record a timed call: its sampled time, and a LOG line past `wasm.log_calls_over`.
+fn observe_time(caller: Caller<'_>, compiled: &CompiledPlugin, export: usize, started: Instant) {
+    let elapsed = started.elapsed();
+    if let Some(c) = caller.counters {
+        c.timed(export, elapsed.as_nanos() as u64);
+    }
+    if guc::log_calls_over().is_some_and(|limit| elapsed > limit) {
+        pgrx::log!(
+            "duration: {:.3} ms  plugin \"{}\" export \"{}\"",
+            elapsed.as_secs_f64() * 1e3,
+            caller.plugin,
+            compiled.exports[export].name
+        );
+    }
+}
+
+/// LOG an instance discarded after a trap or a limit, with its memory: a DBA acts on these.
+fn log_discard(err: &PluginError, memory: usize) {
+    if let PluginError::GuestTrap { message, stop, .. } = err {
+        let why = match stop {
+            TrapKind::Limit => "a limit",
+            TrapKind::Interrupted => "an interrupt or time limit",
+            TrapKind::Trap | TrapKind::BadResult => "a trap",
+        };
+        pgrx::log!(
+            "pg_component: instance discarded after {why} ({} MB of linear memory): {message}",
+            memory >> 20
+        );
+    }
+}
+
+/// The linear memory of this backend's live instances of `compiled`, in bytes.
+pub fn live_memory(compiled: &CompiledPlugin) -> u64 {
+    let key = compiled as *const CompiledPlugin as usize;
+    INSTANCES.with(|m| {
+        m.try_borrow().map_or(0, |list| {
+            list.iter()
+                .filter(|(k, _)| k.0 == key)
+                .map(|(_, l)| l.store.data().limits.current as u64)
+                .sum()
+        })
+    })
 }
 
 /// The slot in `instances` of this role's instance of `compiled` for this transaction: the
@@ -342,7 +403,7 @@ fn checkout(
         return Ok(i);
     }
     // A new transaction (or a first call): a fresh instance.
-    let fresh = match new_instance(compiled, caller.deterministic) {
+    let fresh = match new_instance(compiled, caller) {
         Ok(fresh) => fresh,
         Err(err) => {
             if let Some(i) = found {

@@ -14,6 +14,7 @@ use super::host::HostState;
 use super::{cache, runtime};
 use crate::error::{PluginError, PluginResult, render_chain};
 use crate::mapping::{ExportSig, FastPath, sql_ident};
+use crate::stats::Load;
 
 /// What a byte string claims to be, from its 8-byte preamble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,13 +124,15 @@ pub fn compilations() -> u64 {
 pub fn load_component(
     sha256: &str,
     fetch: impl FnOnce() -> PluginResult<Vec<u8>>,
-) -> PluginResult<Rc<CompiledPlugin>> {
+) -> PluginResult<(Rc<CompiledPlugin>, Load)> {
     if let Some(hit) = COMPILED.with(|c| c.borrow().get(sha256).cloned()) {
-        return Ok(hit);
+        return Ok((hit, Load::Memory));
     }
     let rt = runtime()?;
-    let component = match cache::read_cached(&rt.engine, sha256) {
-        Some(component) => component,
+    let started = std::time::Instant::now();
+    let elapsed = || started.elapsed().as_nanos() as u64;
+    let (component, load) = match cache::read_cached(&rt.engine, sha256) {
+        Some(component) => (component, Load::Cache(elapsed())),
         None => {
             let bytes = fetch()?;
             let actual = sha256_hex(&bytes);
@@ -139,8 +142,9 @@ pub fn load_component(
                 )));
             }
             let component = compile_component(&bytes)?;
+            let load = Load::Compiled(elapsed());
             cache::write_cached(&rt.engine, sha256, &component);
-            component
+            (component, load)
         }
     };
     let compiled = Rc::new(prepare_component(component, sha256.to_string())?);
@@ -148,7 +152,7 @@ pub fn load_component(
         c.borrow_mut()
             .insert(compiled.sha256.clone(), compiled.clone())
     });
-    Ok(compiled)
+    Ok((compiled, load))
 }
 
 /// Validate and compile a component.

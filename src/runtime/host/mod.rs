@@ -168,7 +168,10 @@ impl HostState {
             table: ResourceTable::new(),
             http: wasmtime_wasi_http::WasiHttpCtx::new(),
             network: http::DenyNetwork,
-            limits: MemoryLimit { max: max_memory },
+            limits: MemoryLimit {
+                max: max_memory,
+                current: 0,
+            },
             stdout,
             stderr,
             log: Default::default(),
@@ -228,6 +231,8 @@ impl std::error::Error for MemoryLimitHit {}
 pub struct MemoryLimit {
     /// The cap in bytes.
     pub max: usize,
+    /// The linear memory the instance has, in bytes (its largest memory's size).
+    pub current: usize,
 }
 
 impl ResourceLimiter for MemoryLimit {
@@ -243,6 +248,7 @@ impl ResourceLimiter for MemoryLimit {
                 max: self.max,
             }));
         }
+        self.current = self.current.max(desired);
         Ok(true)
     }
 
