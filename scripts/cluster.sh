@@ -2,8 +2,8 @@
 # The cluster runs as the OS user postgres (Postgres refuses root) on a Unix socket only.
 PGBIN="$(dirname "$PG_CONFIG")"
 
-cluster_start() { # dir port
-    local dir="$1" port="$2"
+cluster_start() { # dir port [extra postgres options, e.g. "-c shared_preload_libraries=pg_component"]
+    local dir="$1" port="$2" extra="${3:-}"
     install -d -o postgres -g postgres -m 700 "$dir"
     if [ ! -f "$dir/PG_VERSION" ]; then
         sudo -u postgres "$PGBIN/initdb" -D "$dir" -A trust -U postgres --locale=C.UTF-8 -E UTF8 >/dev/null
@@ -11,7 +11,7 @@ cluster_start() { # dir port
     sudo -u postgres "$PGBIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
         -o "-p $port -k /tmp -c listen_addresses=''" stop -m fast >/dev/null 2>&1 || true
     sudo -u postgres "$PGBIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
-        -o "-p $port -k /tmp -c listen_addresses=''" start >/dev/null
+        -o "-p $port -k /tmp -c listen_addresses='' $extra" start >/dev/null
 }
 
 cluster_stop() { # dir

@@ -9,7 +9,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 dir="$PGC_VAR/sessions-cluster"
 port="${SESSIONS_PORT:-55435}"
-cluster_start "$dir" "$port"
+# Preloaded: statistics live in shared memory, where every backend's calls show.
+cluster_start "$dir" "$port" "-c shared_preload_libraries=pg_component"
 trap 'cluster_stop "$dir"' EXIT
 log_lines_before=$(wc -l < "$dir/server.log")
 
@@ -142,6 +143,25 @@ check "restored plugin functions work" \
     test "$(cluster_psql "$port" restored -At -c "SELECT scalars.shout(title) FROM posts")" = "DUMP AND RESTORE"
 check "the plugin catalog was restored" \
     test "$(cluster_psql "$port" restored -At -c "SELECT count(*) FROM wasm.plugins WHERE name = 'scalars'")" = "1"
+
+# Statistics with the library preloaded: wasm.stats shows other backends' calls.
+q "SELECT wasm.reset_stats()" >/dev/null
+for i in 1 2 3; do q "SELECT scalars.shout('other $i'), scalars.shout('twice')" >/dev/null; done
+check "preloaded: wasm.stats is cluster-wide" test "$(q "SELECT DISTINCT scope FROM wasm.stats")" = "cluster"
+check "preloaded: another backend sees the 6 calls three backends made" \
+    test "$(q "SELECT calls FROM wasm.stats WHERE plugin = 'scalars' AND export = 'shout'")" = "6"
+check "preloaded: … and the instances they created (one each)" \
+    test "$(q "SELECT instances FROM wasm.stats WHERE plugin = 'scalars' AND export IS NULL")" = "3"
+check "a reset clears them for every backend" \
+    test "$(q "SELECT wasm.reset_stats()" >/dev/null; q "SELECT count(*) FROM wasm.stats")" = "0"
+# Logs a DBA can act on: compiles, discarded instances, slow calls (wasm.log_calls_over).
+q "SET wasm.log_calls_over = 0; SELECT scalars.shout('slow')" >/dev/null
+logged() { tail -n +"$log_lines_before" "$dir/server.log" | grep "$1" >/dev/null; }  # not -q: an early exit fails the pipe
+check "a call over wasm.log_calls_over is logged, naming plugin and export" \
+    logged 'duration: [0-9.]* ms  plugin "scalars" export "shout"'
+check "compiles and cache loads are logged with plugin and time" \
+    logged 'plugin "scalars" (component [0-9a-f]*, [0-9]* exports) \(compiled\|loaded its compiled code from the cache\) in'
+check "instances discarded after a limit or trap are logged" logged 'instance discarded after .* MB of linear memory'
 
 check "the postmaster did not restart" test "$(q "SELECT pg_postmaster_start_time()")" = "$started"
 no_signal_kill() { ! tail -n +"$log_lines_before" "$dir/server.log" | grep -q "terminated by signal"; }

@@ -326,13 +326,15 @@ fn run_on<T>(
             let memory = live.store.data().limits.current;
             instances.swap_remove(slot);
             INSTANCES.with(|m| m.replace(instances));
+            let err = with_guest_stderr(trap_error(&e, &what()), &stderr);
+            log_discard(&err, memory);
             if interrupt_pending() {
+                // Counted here: the ERROR below does not pass through `or_report`.
+                crate::stats::note_error(&err);
                 // Raises the proper 57014 (or FATAL for a terminate) now that no wasm frame
                 // is on the stack.
                 pgrx::check_for_interrupts!();
             }
-            let err = with_guest_stderr(trap_error(&e, &what()), &stderr);
-            log_discard(&err, memory);
             Err(err)
         }
     }
