@@ -325,7 +325,7 @@ check "deterministic and capabilities are readable by everyone, the bookkeeping 
 check "the schema grant survives" \
     equals t "$(qu -c "SELECT has_schema_privilege('pgc_upgrade_user', 'scalars', 'USAGE')")"
 check "wasm_admin may still install, PUBLIC may not" \
-    equals "true false" "$(qu -c "SELECT has_function_privilege('wasm_admin', 'wasm.install(text, bytea, boolean, text, boolean, text, text[])', 'EXECUTE') || ' ' || has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text, text[])', 'EXECUTE')")"
+    equals "true false" "$(qu -c "SELECT has_function_privilege('wasm_admin', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision)', 'EXECUTE') || ' ' || has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision)', 'EXECUTE')")"
 check "a plugin installs after the update" \
     equals "DONE" "$(install_into upgraded later scalars && qu -c "SELECT later.shout('done')")"
 check "a replace after the update keeps the generated types (none dropped, none recreated)" \

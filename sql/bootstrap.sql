@@ -30,7 +30,7 @@ CREATE TABLE wasm.plugins (
 COMMENT ON TABLE wasm.plugins IS 'Installed WebAssembly components: the bytes are the source of truth.';
 SELECT pg_catalog.pg_extension_config_dump('wasm.plugins', '');
 COMMENT ON COLUMN wasm.plugins.options IS
-    'Install options that have no column of their own (none yet; 0.1.0 and 0.2.0 kept the bookkeeping here)';
+    'Install options that have no column of their own: cost and rows (0.1.0 and 0.2.0 kept the bookkeeping here)';
 COMMENT ON COLUMN wasm.plugins.capabilities IS 'What the plugin was granted at install beyond computing and logging: query';
 COMMENT ON COLUMN wasm.plugins.generated_types IS 'The types install generated, in creation order (name and CREATE TYPE text)';
 

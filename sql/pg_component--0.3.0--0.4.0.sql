@@ -1,6 +1,39 @@
--- 0.3.0 -> 0.4.0: plugin statistics (the wasm.stats view, wasm.backend_stats(), wasm.reset_stats()).
--- Loaded by ALTER EXTENSION pg_component UPDATE; everything here is what sql/bootstrap.sql and
--- sql/privileges.sql create for a fresh 0.4.0.
+-- pg_component 0.3.0 -> 0.4.0: ALTER EXTENSION pg_component UPDATE
+--
+-- Plugin statistics: the wasm.stats view, wasm.backend_stats(), wasm.reset_stats() (what
+-- sql/bootstrap.sql and sql/privileges.sql create for a fresh 0.4.0). wasm.install gains
+-- `cost` and `rows` (the planner estimates of the generated functions, kept in
+-- wasm.plugins.options): a new parameter changes the function's identity, so it is dropped and
+-- created again, with its grants; the 0.4.0 library keeps the 0.2.0/0.3.0 C symbol
+-- (install_with_capabilities_wrapper) working for the old declaration until this script ran.
+-- Generated functions get COST 50 (500 for plugins that read the database) at their next
+-- install or replace.
+\echo Use "ALTER EXTENSION pg_component UPDATE" to load this file. \quit
+
+DROP FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[]);
+CREATE FUNCTION wasm."install"(
+	"name" TEXT,
+	"component" bytea,
+	"replace" bool DEFAULT false,
+	"schema" TEXT DEFAULT NULL,
+	"deterministic" bool DEFAULT false,
+	"sha256" TEXT DEFAULT NULL,
+	"capabilities" TEXT[] DEFAULT NULL,
+	"cost" double precision DEFAULT NULL,
+	"rows" double precision DEFAULT NULL
+) RETURNS TABLE (
+	"function" TEXT,
+	"export" TEXT,
+	"sha256" TEXT
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'install_with_tuning_wrapper';
+REVOKE ALL ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision) TO wasm_admin;
+
+COMMENT ON COLUMN wasm.plugins.options IS
+    'Install options that have no column of their own: cost and rows (0.1.0 and 0.2.0 kept the bookkeeping here)';
 
 -- 0.4.0: statistics per plugin and export (src/stats): the rows of every backend when the
 -- library is in shared_preload_libraries, else of the calling backend.

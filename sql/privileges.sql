@@ -7,9 +7,9 @@ GRANT SELECT (name, version, schema_name, sha256, size, wit, exports, options, o
 GRANT SELECT, INSERT, UPDATE, DELETE ON wasm.plugins TO wasm_admin;
 GRANT USAGE ON SCHEMA wasm TO PUBLIC;
 GRANT SELECT ON wasm.functions TO PUBLIC;
-REVOKE ALL ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision) FROM PUBLIC;
 REVOKE ALL ON FUNCTION wasm.uninstall(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[]) TO wasm_admin;
+GRANT EXECUTE ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision) TO wasm_admin;
 GRANT EXECUTE ON FUNCTION wasm.uninstall(text) TO wasm_admin;
 REVOKE ALL ON FUNCTION wasm.wasm_call_handler() FROM PUBLIC;
 REVOKE ALL ON FUNCTION wasm.wasm_validator(oid) FROM PUBLIC;

@@ -273,12 +273,61 @@ fn plan_aggregates(
 /// creation order, and aggregates.
 type Plan = (Vec<Generated>, Vec<GeneratedType>, Vec<PlannedAggregate>);
 
+/// The planner's estimates for a plugin's functions (install options `cost` and `rows`), kept
+/// in `wasm.plugins.options` so that a replace keeps them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Tuning {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<f64>,
+}
+
+/// `COST` of a generated function when install is given none: a typed call costs about half
+/// of a PL/pgSQL call (whose default is 100); a plugin that reads the database runs a query
+/// per call, about five PL/pgSQL calls.
+const DEFAULT_COST: f64 = 50.0;
+const DEFAULT_COST_QUERY: f64 = 500.0;
+
+impl Tuning {
+    /// What install applies: the options given, else those the installed row kept.
+    fn resolve(given: Tuning, kept: Option<Tuning>) -> PluginResult<Tuning> {
+        for (what, v) in [("cost", given.cost), ("rows", given.rows)] {
+            if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
+                return Err(PluginError::InvalidArgument(format!(
+                    "{what} must be a positive number"
+                )));
+            }
+        }
+        let kept = kept.unwrap_or_default();
+        Ok(Tuning {
+            cost: given.cost.or(kept.cost),
+            rows: given.rows.or(kept.rows),
+        })
+    }
+
+    /// ` COST n` (and ` ROWS n` for a set-returning function).
+    fn clauses(&self, reads_database: bool, set: bool) -> String {
+        let default = if reads_database {
+            DEFAULT_COST_QUERY
+        } else {
+            DEFAULT_COST
+        };
+        let mut out = format!(" COST {}", self.cost.unwrap_or(default));
+        if let (true, Some(rows)) = (set, self.rows) {
+            out.push_str(&format!(" ROWS {rows}"));
+        }
+        out
+    }
+}
+
 /// The functions, types and aggregates a plugin's exports need.
 fn plan_functions(
     plugin: &str,
     schema: &str,
     compiled: &CompiledPlugin,
-    volatility: &str,
+    (volatility, tuning, reads_database): (&str, Tuning, bool),
     names: &std::collections::HashMap<WitType, String>,
 ) -> PluginResult<Plan> {
     let mut out = Vec::new();
@@ -309,8 +358,9 @@ fn plan_functions(
                 SqlReturn::Set(m) => (m.sql_name(), true),
             },
             ddl: format!(
-                "CREATE OR REPLACE FUNCTION {qualified}{} LANGUAGE wasm {volatility}{strict} AS {}",
+                "CREATE OR REPLACE FUNCTION {qualified}{} LANGUAGE wasm {volatility}{strict}{} AS {}",
                 sql.sql_text(),
+                tuning.clauses(reads_database, matches!(sql.ret, SqlReturn::Set(_))),
                 quote_literal(&format!("{plugin}/{}", export.name))
             ),
             comment: format!(
@@ -562,15 +612,17 @@ struct Existing {
     types: Vec<GeneratedType>,
     /// The installed component's sha256.
     sha256: String,
+    /// The planner estimates it was installed with.
+    tuning: Tuning,
 }
 
 /// The existing row of a plugin, locked.
 fn lock_plugin(name: &str, typed: bool) -> PluginResult<Option<Existing>> {
     let sql = if typed {
-        "SELECT schema_name::pg_catalog.text, created_schema, generated_types, sha256 \
+        "SELECT schema_name::pg_catalog.text, created_schema, generated_types, sha256, options \
          FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
     } else {
-        "SELECT schema_name::pg_catalog.text, NULL::pg_catalog.bool, options, sha256 \
+        "SELECT schema_name::pg_catalog.text, NULL::pg_catalog.bool, options, sha256, options \
          FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
     };
     Spi::connect_mut(|client| {
@@ -597,6 +649,10 @@ fn lock_plugin(name: &str, typed: bool) -> PluginResult<Option<Existing>> {
                 created_schema,
                 types,
                 sha256: row.get::<String>(4)?.unwrap_or_default(),
+                tuning: row
+                    .get::<JsonB>(5)?
+                    .and_then(|JsonB(j)| serde_json::from_value(j).ok())
+                    .unwrap_or_default(),
             });
         }
         Ok(out)
@@ -624,6 +680,8 @@ pub struct InstallOptions<'a> {
     pub sha256: Option<&'a str>,
     /// What the plugin may import beyond computing and logging: `query`.
     pub capabilities: &'a [String],
+    /// `COST` and `ROWS` of the generated functions (unset: kept from the installed row).
+    pub tuning: Tuning,
 }
 
 /// The capabilities `wasm.install` grants, and the host interface each one lets a component
@@ -901,6 +959,7 @@ struct Row<'a> {
     types: &'a [GeneratedType],
     planned: &'a [Generated],
     aggregates: &'a [PlannedAggregate],
+    tuning: Tuning,
 }
 
 /// Insert or update the plugin's row, in the typed layout or, while the extension's SQL
@@ -934,19 +993,22 @@ fn write_row(row: &Row<'_>, update: bool, typed: bool) -> PluginResult<()> {
     ];
     let (update_sql, insert_sql) = if typed {
         let types = to_json("types", serde_json::to_value(row.types))?;
+        let options = to_json("options", serde_json::to_value(row.tuning))?;
         args.extend([
             row.deterministic.into(),
             row.checked.capabilities.clone().into(),
             row.created_schema.into(),
             JsonB(types).into(),
+            JsonB(options).into(),
         ]);
         (
             "UPDATE wasm.plugins SET version = version OPERATOR(pg_catalog.+) 1, schema_name = $2, bytes = $3, \
              sha256 = $4, wit = $5, exports = $6, deterministic = $7, capabilities = $8, created_schema = $9, \
-             generated_types = $10, owner = CURRENT_USER, installed_at = pg_catalog.now() \
+             generated_types = $10, options = $11, owner = CURRENT_USER, installed_at = pg_catalog.now() \
              WHERE name OPERATOR(pg_catalog.=) $1",
             "INSERT INTO wasm.plugins (name, schema_name, bytes, sha256, wit, exports, deterministic, \
-             capabilities, created_schema, generated_types) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             capabilities, created_schema, generated_types, options) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
     } else {
         let legacy = LegacyOptions {
@@ -979,9 +1041,6 @@ pub fn install_plugin(
     let checked = check_component(bytes, &opts)?;
     let wit = decode_wit(bytes);
     let volatility = checked.volatility(opts.deterministic);
-    let (planned, planned_types, planned_aggs) =
-        plan_functions(name, schema, &checked.compiled, volatility, &wit.names)?;
-
     let typed = super::typed_catalog()?;
     let existing = lock_plugin(name, typed)?;
     if existing.is_some() && !opts.replace {
@@ -989,6 +1048,15 @@ pub fn install_plugin(
             "plugin \"{name}\" is already installed"
         )));
     }
+    let tuning = Tuning::resolve(opts.tuning, existing.as_ref().map(|e| e.tuning))?;
+    let reads = checked.capabilities.iter().any(|c| c == "query");
+    let (planned, planned_types, planned_aggs) = plan_functions(
+        name,
+        schema,
+        &checked.compiled,
+        (volatility, tuning, reads),
+        &wit.names,
+    )?;
     let old_types = existing
         .as_ref()
         .map(|e| e.types.clone())
@@ -1034,6 +1102,7 @@ pub fn install_plugin(
         types: &planned_types,
         planned: &planned,
         aggregates: &planned_aggs,
+        tuning,
     };
     write_row(&row, existing.is_some(), typed)?;
     invalidate_local();
@@ -1065,6 +1134,7 @@ pub fn uninstall_plugin(name: &str) -> PluginResult<()> {
         created_schema,
         types,
         sha256,
+        ..
     }) = lock_plugin(name, super::typed_catalog()?)?
     else {
         return Err(PluginError::UndefinedPlugin(

@@ -2,7 +2,7 @@
 
 use pgrx::prelude::*;
 
-use crate::catalog::install::{InstallOptions, install_plugin, uninstall_plugin};
+use crate::catalog::install::{InstallOptions, Tuning, install_plugin, uninstall_plugin};
 use crate::error::OrReport;
 
 /// Install a component as plugin `name`: check it, store it in `wasm.plugins`, compile it,
@@ -10,6 +10,50 @@ use crate::error::OrReport;
 /// With `replace => true` an installed plugin is upgraded in place. `capabilities` grants what
 /// the component may import beyond computing and logging: `query` (reading the database).
 #[pg_extern(name = "install", volatile, parallel_unsafe)]
+#[allow(clippy::too_many_arguments)]
+fn install_with_tuning(
+    name: &str,
+    component: &[u8],
+    replace: default!(bool, false),
+    schema: default!(Option<&str>, "NULL"),
+    deterministic: default!(bool, false),
+    sha256: default!(Option<&str>, "NULL"),
+    capabilities: default!(Option<Vec<Option<String>>>, "NULL"),
+    cost: default!(Option<f64>, "NULL"),
+    rows: default!(Option<f64>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(function, String),
+        name!(export, String),
+        name!(sha256, String),
+    ),
+> {
+    let capabilities: Vec<String> = capabilities
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
+    run_install(
+        name,
+        component,
+        InstallOptions {
+            name,
+            replace,
+            schema,
+            deterministic,
+            sha256,
+            capabilities: &capabilities,
+            tuning: Tuning { cost, rows },
+        },
+    )
+}
+
+/// `wasm.install` as the 0.2.0 and 0.3.0 SQL declare it (C symbol
+/// `install_with_capabilities_wrapper`), so that a server running this library with that SQL
+/// still installs until `ALTER EXTENSION pg_component UPDATE` replaces the declaration. No SQL
+/// is generated for it.
+#[pg_extern(volatile, parallel_unsafe, sql = false)]
 #[allow(clippy::too_many_arguments)]
 fn install_with_capabilities(
     name: &str,
@@ -42,6 +86,7 @@ fn install_with_capabilities(
             deterministic,
             sha256,
             capabilities: &capabilities,
+            tuning: Tuning::default(),
         },
     )
 }
@@ -89,6 +134,7 @@ fn install(
             deterministic,
             sha256,
             capabilities: &[],
+            tuning: Tuning::default(),
         },
     )
 }

@@ -49,4 +49,17 @@ DROP ROLE regress_stats_reader;
 SELECT wasm.reset_stats();
 SELECT count(*) AS after_reset FROM wasm.stats WHERE plugin LIKE 'st\_%';
 
+
+-- EXPLAIN: generated functions carry a COST (50, or 500 for plugins that read the database);
+-- the install options cost and rows set COST and (for set-returning functions) ROWS, and a
+-- replace that does not give them keeps them.
+SELECT p.proname, p.procost, p.prorows FROM pg_proc p
+WHERE p.oid IN ('st_scalars.shout(text)'::regprocedure, 'st_scalars.word_count(text)'::regprocedure) ORDER BY 1;
+SELECT count(*) > 0 AS replaced FROM wasm.install('st_scalars', decode(:'scalars', 'base64'), replace => true, cost => 7.5, rows => 42);
+SELECT options FROM wasm.plugins WHERE name = 'st_scalars';
+SELECT count(*) > 0 AS replaced FROM wasm.install('st_scalars', decode(:'scalars', 'base64'), replace => true);
+SELECT p.proname, p.procost FROM pg_proc p WHERE p.oid = 'st_scalars.shout(text)'::regprocedure;
+SELECT options FROM wasm.plugins WHERE name = 'st_scalars';
+SELECT outcome($$SELECT count(*) FROM wasm.install('st_scalars', decode('$$ || :'scalars' || $$', 'base64'), replace => true, cost => -1)$$);
+SELECT version FROM wasm.plugins WHERE name = 'st_scalars';
 SELECT wasm.uninstall('st_scalars');
