@@ -96,7 +96,7 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--wasm-dir", required=True)
-    ap.add_argument("--only", choices=["lookups", "triggers", "aggregates"], help="run one part only")
+    ap.add_argument("--only", choices=["lookups", "triggers", "aggregates", "stats"], help="run one part only")
     args = ap.parse_args()
 
     psql(args.port, "postgres", "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench;")
@@ -109,6 +109,9 @@ def main():
         return
     if args.only == "aggregates":
         aggregates(args.port, args.wasm_dir, args.rows)
+        return
+    if args.only == "stats":
+        stats_overhead(args.port, args.wasm_dir, args.rows)
         return
     wasm = base64.b64encode(open(f"{args.wasm_dir}/bench.wasm", "rb").read()).decode()
     t0 = time.perf_counter()
@@ -147,6 +150,7 @@ def main():
     lookups(args.port, args.wasm_dir, min(args.rows, 200_000))
     triggers(args.port, args.wasm_dir, args.rows)
     aggregates(args.port, args.wasm_dir, args.rows)
+    stats_overhead(args.port, args.wasm_dir, args.rows)
     memory(args.port, args.wasm_dir)
 
 
@@ -333,6 +337,30 @@ def aggregates(port, wasm_dir, rows):
         print(f"| {name} | {one:.0f} | {grouped:.0f} | {one / wasm_one if wasm_one > 0 else float('nan'):.2f}x |")
     ref = (timed("SELECT count(benchref.inc(i)) FROM t") - scan) * 1e6 / rows
     print(f"| (reference: a typed scalar call, `count(benchref.inc(i))`) | {ref:.0f} | | |")
+    print()
+
+
+def stats_overhead(port, wasm_dir, rows):
+    """What counting calls for wasm.stats costs per call: typed calls with wasm.track_stats on
+    and off, alternating, best of 5 each, in one session."""
+    b64 = base64.b64encode(open(f"{wasm_dir}/bench.wasm", "rb").read()).decode()
+    psql(port, "bench", f"SELECT count(*) FROM wasm.install('statsbench', decode('{b64}', 'base64'), "
+                        f"deterministic => true, replace => true);")
+    scan = time_query(port, "*", 3)
+    print(f"### Cost of wasm.stats ({rows} typed calls, wasm.track_stats on and off, best of 5)")
+    print()
+    print("| call | stats off: ns/row | stats on: ns/row | overhead |")
+    print("|---|---:|---:|---:|")
+    for name, expr in [("int8 -> int8", "statsbench.inc(i)"), ("text -> text", "statsbench.upper(s)")]:
+        best = {}
+        for setting in ["off", "on"] * 5:
+            sql = f"SET jit = off;\nSET wasm.track_stats = {setting};\nSELECT count({expr}) FROM t;\n" * 1
+            out = psql(port, "bench", sql + f"SELECT count({expr}) FROM t;\n", timing=True)
+            ms = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)][-1]
+            best[setting] = min(best.get(setting, 1e18), ms)
+        off = (best["off"] - scan) * 1e6 / rows
+        on = (best["on"] - scan) * 1e6 / rows
+        print(f"| {name} | {off:.0f} | {on:.0f} | {(on - off) / off * 100 if off > 0 else float('nan'):+.1f}% |")
     print()
 
 

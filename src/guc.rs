@@ -19,6 +19,9 @@ pub static MAX_QUERY_ROWS: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 /// `wasm.log_calls_over`: log each plugin call that runs longer, in ms; -1 = off.
 pub static LOG_CALLS_OVER_MS: GucSetting<i32> = GucSetting::<i32>::new(-1);
 
+/// `wasm.track_stats`: count calls, errors and sampled times per plugin and export.
+pub static TRACK_STATS: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 /// Register the GUCs; called from `_PG_init`.
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -61,6 +64,14 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_bool_guc(
+        c"wasm.track_stats",
+        c"Count plugin calls, errors and sampled call times for wasm.stats.",
+        c"Only superusers can change it.",
+        &TRACK_STATS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"wasm.log_calls_over",
         c"Log each plugin call that runs longer than this (-1 = off), naming plugin and export.",
@@ -71,6 +82,11 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::UNIT_MS,
     );
+}
+
+/// `wasm.track_stats`.
+pub fn track_stats() -> bool {
+    TRACK_STATS.get()
 }
 
 /// `wasm.log_calls_over`, if on.

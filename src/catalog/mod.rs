@@ -44,7 +44,7 @@ impl ResolvedPlugin {
         crate::runtime::call::Caller {
             plugin: &self.name,
             deterministic: self.deterministic,
-            counters: Some(&self.counters),
+            counters: crate::guc::track_stats().then_some(&*self.counters),
         }
     }
 }
