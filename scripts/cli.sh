@@ -61,6 +61,8 @@ check "  the detail names the option" grep -q "^DETAIL:  grant it at install: wa
 check "--capability query grants it" equals 0 "$(run install enrich "$(wasm enrich)" --capability query)"
 check "  recorded in the catalog" equals "{query}" "$(q "SELECT capabilities FROM wasm.plugins WHERE name = 'enrich'")"
 check "  and listed" grep -q "^enrich	1	enrich	.*	query	false$" "$(run list >/dev/null; echo "$out")"
+check "--cost and --rows set the generated functions' estimates" \
+    equals "0 12.5 {\"cost\": 12.5, \"rows\": 30.0}" "$(run install enrich "$(wasm enrich)" --replace --capability query --cost 12.5 --rows 30) $(q "SELECT procost FROM pg_proc WHERE oid = 'enrich.country_name(text)'::regprocedure") $(q "SELECT options FROM wasm.plugins WHERE name = 'enrich'")"
 check "a file that is not a component is refused with the server's SQLSTATE" \
     equals "1 $(cluster_psql "$port" cli -qAt -v VERBOSITY=sqlstate -c "SELECT wasm.install('junk', '\\x00010203')" 2>&1 | sed -n 's/^ERROR:  //p')" \
     "$(printf '\0\1\2\3' > "$dir/junk.wasm"; run install junk "$dir/junk.wasm") $(state)"

@@ -65,6 +65,12 @@ enum Command {
         /// Grant a capability (repeatable): query.
         #[arg(long = "capability", value_name = "CAPABILITY")]
         capabilities: Vec<String>,
+        /// The planner's COST of the generated functions (kept by later replaces).
+        #[arg(long)]
+        cost: Option<f64>,
+        /// The planner's ROWS of the generated set-returning functions.
+        #[arg(long)]
+        rows: Option<f64>,
     },
     /// List the installed plugins.
     List,
@@ -205,6 +211,8 @@ fn install(client: &mut Client, cmd: &Command) -> Result<(), Failure> {
         schema,
         sha256,
         capabilities,
+        cost,
+        rows,
     } = cmd
     else {
         return Ok(());
@@ -217,8 +225,15 @@ fn install(client: &mut Client, cmd: &Command) -> Result<(), Failure> {
     let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
         vec![name, &bytes, replace, schema, deterministic, sha256];
     if !capabilities.is_empty() {
-        sql.push_str(", capabilities => $7");
         params.push(capabilities);
+        sql.push_str(&format!(", capabilities => ${}", params.len()));
+    }
+    // Named only when given: a server before 0.4.0 has no cost and rows.
+    for (option, value) in [("cost", cost), ("rows", rows)] {
+        if let Some(v) = value {
+            params.push(v);
+            sql.push_str(&format!(", {option} => ${}", params.len()));
+        }
     }
     sql.push(')');
     let rows = client.query(&sql, &params)?;
