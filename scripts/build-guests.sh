@@ -30,7 +30,9 @@ wit="$root/guests/examples/slugify/wit"
 if stale "$PG_COMPONENT_WASM_DIR/slugify-py.wasm" "$py" "$wit" ||
     stale "$PG_COMPONENT_WASM_DIR/enrich-py.wasm" "$py" "$root/guests/examples/enrich/wit" ||
     stale "$PG_COMPONENT_WASM_DIR/customers-py.wasm" "$py" "$root/guests/examples/customers/wit" ||
-    stale "$PG_COMPONENT_WASM_DIR/stats-py.wasm" "$py"; then
+    stale "$PG_COMPONENT_WASM_DIR/stats-py.wasm" "$py" ||
+    stale "$PG_COMPONENT_WASM_DIR/stores-py.wasm" "$py" "$root/guests/examples/stores/wit" ||
+    stale "$PG_COMPONENT_WASM_DIR/geo-py.wasm" "$py" "$root/guests/examples/geo/wit"; then
     bash "$py/build.sh" "$PG_COMPONENT_WASM_DIR" >/dev/null
 fi
 if stale "$PG_COMPONENT_WASM_DIR/slugify-js.wasm" "$js" "$wit" ||

@@ -74,6 +74,9 @@ install_plugin slugify slugify "deterministic => true"
 install_plugin shapes shapes
 install_plugin enrich enrich "capabilities => '{query}'"
 install_plugin agg aggregates "deterministic => true"
+# Plugins built from plugins: stores imports acme:geo/distance, which geo exports.
+install_plugin geo geo "deterministic => true"
+install_plugin stores stores "deterministic => true"
 qp -c "CREATE FUNCTION public.loud(text) RETURNS text LANGUAGE wasm AS 'scalars/shout'"
 qp -c "CREATE TABLE public.countries (code text PRIMARY KEY, name text)" \
     -c "INSERT INTO public.countries VALUES ('fr', 'France'), ('de', 'Germany')"
@@ -90,6 +93,7 @@ calls=(
     "validator|SELECT 'valid' FROM (SELECT wasm.wasm_validator('public.loud(text)'::regprocedure)) v|valid"
     "database-reading|SELECT concat(enrich.country_name('fr'), ',', coalesce(enrich.country_name('xx'), '-'))|France,-"
     "aggregate|SELECT concat(agg.mean(x), ',', agg.median(x)) FROM (VALUES (1.0::float8), (2.0), (6.0)) v(x)|3,2"
+    "linked|SELECT stores.nearest_store(1, 1)|harbour@1.414"
     "window-aggregate|SELECT string_agg(m::text, ',' ORDER BY i) FROM (SELECT i, agg.mean(i) OVER (ORDER BY i ROWS 1 PRECEDING) m FROM generate_series(1, 3) i) w|1,1.5,2.5"
 )
 
@@ -108,7 +112,7 @@ check "uninstall in a read-only transaction fails with 25006" \
     equals 25006 "$(sqlstate qp "BEGIN READ ONLY; SELECT wasm.uninstall('scalars'); COMMIT")"
 check "calls work in a read-only transaction" \
     equals "RO" "$(qp -c "BEGIN READ ONLY" -c "SELECT scalars.shout('ro')" -c "COMMIT")"
-check "nothing was installed or removed" equals 5 "$(qp -c "SELECT count(*) FROM wasm.plugins")"
+check "nothing was installed or removed" equals 7 "$(qp -c "SELECT count(*) FROM wasm.plugins")"
 
 echo "# 2. parallel workers (forced parallel plans, first call of the session)"
 parallel="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
@@ -116,7 +120,8 @@ parallel="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; 
 serial="SET max_parallel_workers_per_gather = 0;"
 for c in "typed scalar|sum(length(slugify.slugify(title)))" \
          "record result|sum(length((slugify.slug_post(ROW(title, 12))).slug)) FILTER (WHERE (slugify.slug_post(ROW(title, 12))).truncated)" \
-         "aggregate (partial states serialized in workers, merged in the leader)|agg.mean(length(title)::float8)"; do
+         "aggregate (partial states serialized in workers, merged in the leader)|agg.mean(length(title)::float8)" \
+         "linked (an importer and its provider, composed)|sum(stores.between(i, 0, 0, length(title)))"; do
     IFS='|' read -r kind expr <<<"$c"
     plan="$(qp -c "$parallel" -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT $expr FROM big" 2>&1 || true)"
     launched="$(sed -n 's/.*Workers Launched: \([0-9]*\).*/\1/p' <<<"$plan" | head -1)"
@@ -267,6 +272,9 @@ qt() { cluster_psql "$pport" trig -qAt "$@"; }
 qtr() { cluster_psql "$pport" trig_restored -qAt "$@"; }
 qt -c "CREATE EXTENSION pg_component"
 install_into trig customers customers
+# Links too: the importer's row carries its composition, whatever order the rows come back in.
+install_into trig zgeo geo
+install_into trig stores stores
 qt -c "CREATE FUNCTION public.customers_clean() RETURNS trigger LANGUAGE wasm AS 'customers/clean'" \
     -c "CREATE TABLE public.customers (id int PRIMARY KEY, email text NOT NULL, name text NOT NULL, country text)" \
     -c "CREATE TRIGGER clean BEFORE INSERT OR UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.customers_clean()" \
@@ -278,6 +286,12 @@ check "the restored rows are as the trigger wrote them" \
     equals "1|ann@example.org|Ann Lee|SE" "$(qtr -c "SELECT * FROM public.customers ORDER BY id")"
 check "the restored trigger fires: rows normalized, invalid ones skipped" \
     equals "3|bo@example.org|Bo Ek|" "$(qtr -c "INSERT INTO public.customers VALUES (3, 'BO@example.org', ' bo ek ', ''), (4, 'x y@z.org', 'z', NULL)" -c "SELECT * FROM public.customers WHERE id > 1 ORDER BY id")"
+check "the restored links are listed" \
+    equals "stores|acme:geo/distance@0.1.0|zgeo" "$(qtr -c "SELECT plugin, import, provider FROM wasm.links")"
+check "a restored importer calls its provider" \
+    equals "market@1.000" "$(qtr -c "SELECT stores.nearest_store(3, 3)")"
+check "the restored provider cannot be uninstalled while the importer links to it" \
+    equals 2BP01 "$(sqlstate qtr "SELECT wasm.uninstall('zgeo')")"
 
 echo "# 6. ALTER EXTENSION pg_component UPDATE from 0.1.0 (installs at 0.1.0 and at 0.2.0)"
 sharedir="$("$PG_CONFIG" --sharedir)/extension"
@@ -325,7 +339,7 @@ check "deterministic and capabilities are readable by everyone, the bookkeeping 
 check "the schema grant survives" \
     equals t "$(qu -c "SELECT has_schema_privilege('pgc_upgrade_user', 'scalars', 'USAGE')")"
 check "wasm_admin may still install, PUBLIC may not" \
-    equals "true false" "$(qu -c "SELECT has_function_privilege('wasm_admin', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision)', 'EXECUTE') || ' ' || has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision)', 'EXECUTE')")"
+    equals "true false" "$(qu -c "SELECT has_function_privilege('wasm_admin', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision, jsonb)', 'EXECUTE') || ' ' || has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision, jsonb)', 'EXECUTE')")"
 check "a plugin installs after the update" \
     equals "DONE" "$(install_into upgraded later scalars && qu -c "SELECT later.shout('done')")"
 check "a replace after the update keeps the generated types (none dropped, none recreated)" \

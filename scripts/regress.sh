@@ -18,7 +18,7 @@ trap 'cluster_stop "$dir"' EXIT
 out="$PGC_VAR/regress-out"
 rm -rf "$out"
 mkdir -p "$out"
-tests=(setup install scalars transform errors language limits sandbox lists types polyglot query triggers aggregates stats)
+tests=(setup install scalars transform errors language limits sandbox lists types polyglot query triggers aggregates links stats)
 status=0
 "$(dirname "$PG_CONFIG")/../lib/pgxs/src/test/regress/pg_regress" \
     --inputdir="$root/tests/pg_regress" --outputdir="$out" \

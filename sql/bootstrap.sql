@@ -34,6 +34,26 @@ COMMENT ON COLUMN wasm.plugins.options IS
 COMMENT ON COLUMN wasm.plugins.capabilities IS 'What the plugin was granted at install beyond computing and logging: query';
 COMMENT ON COLUMN wasm.plugins.generated_types IS 'The types install generated, in creation order (name and CREATE TYPE text)';
 
+-- Plugins built from plugins built from plugins (src/catalog/link.rs). links: which installed plugin
+-- provides each of the plugin's imports of another plugin's interface; linked_bytes: the
+-- plugin composed with its providers, which is what runs (NULL when it links to nothing).
+ALTER TABLE wasm.plugins
+    ADD COLUMN links         jsonb NOT NULL DEFAULT '{}',
+    ADD COLUMN linked_bytes  bytea,
+    ADD COLUMN linked_sha256 text CHECK (linked_sha256 ~ '^[0-9a-f]{64}$');
+COMMENT ON COLUMN wasm.plugins.links IS
+    'Import of another plugin''s interface -> the installed plugin that provides it';
+COMMENT ON COLUMN wasm.plugins.linked_bytes IS
+    'The plugin composed with its providers (what runs); NULL when it links to nothing';
+-- One row per link: a plugin, the interface it imports, the plugin that provides it.
+CREATE VIEW wasm.links AS
+SELECT p.name AS plugin, l.key AS import, l.value AS provider,
+       pr.version AS provider_version
+FROM wasm.plugins p
+CROSS JOIN LATERAL pg_catalog.jsonb_each_text(p.links) l
+LEFT JOIN wasm.plugins pr ON pr.name OPERATOR(pg_catalog.=) l.value;
+COMMENT ON VIEW wasm.links IS 'Which installed plugin provides which import of another: wasm.uninstall refuses a provider while it has importers';
+
 -- Rows from a dump of 0.1.0 or 0.2.0 carry the bookkeeping in options: move it to its columns.
 CREATE FUNCTION wasm.plugins_legacy_options() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$

@@ -40,6 +40,9 @@ pub enum PluginError {
     /// The caller lacks a privilege.
     #[error("{0}")]
     PermissionDenied(String),
+    /// An import of another plugin's interface that install cannot link (see `catalog::link`).
+    #[error("{1}")]
+    Link(crate::catalog::link::LinkFault, String, Option<String>),
     /// A value that cannot cross between SQL, JSON and the guest (NULL where WIT has no option,
     /// a number out of the WIT type's range, a malformed JSON argument, ...).
     #[error("{message}")]
@@ -161,6 +164,15 @@ impl PluginError {
             PluginError::UndefinedExport(..) => ERRCODE_UNDEFINED_FUNCTION,
             PluginError::SignatureMismatch(..) => ERRCODE_INVALID_FUNCTION_DEFINITION,
             PluginError::PermissionDenied(..) => ERRCODE_INSUFFICIENT_PRIVILEGE,
+            PluginError::Link(fault, ..) => {
+                use crate::catalog::link::LinkFault;
+                match fault {
+                    LinkFault::NoProvider => ERRCODE_FEATURE_NOT_SUPPORTED,
+                    LinkFault::Ambiguous => ERRCODE_AMBIGUOUS_FUNCTION,
+                    LinkFault::Mismatch => ERRCODE_DATATYPE_MISMATCH,
+                    LinkFault::Cycle => ERRCODE_INVALID_RECURSION,
+                }
+            }
             PluginError::BadValue { fault, .. } => match fault {
                 ValueFault::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
                 ValueFault::Null => ERRCODE_NULL_VALUE_NOT_ALLOWED,
@@ -199,7 +211,8 @@ impl PluginError {
             | PluginError::UndefinedPlugin(_, d)
             | PluginError::UndefinedExport(_, d)
             | PluginError::SignatureMismatch(_, d)
-            | PluginError::NotSupported(_, d) => d.as_deref(),
+            | PluginError::NotSupported(_, d)
+            | PluginError::Link(_, _, d) => d.as_deref(),
             PluginError::GuestTrap { detail, .. } => {
                 Some(detail.as_str()).filter(|d| !d.is_empty())
             }

@@ -12,7 +12,10 @@ use crate::error::{PluginError, PluginResult};
 use crate::guc;
 use crate::mapping::{SqlReturn, TypePlan, WitType, quote_ident, quote_literal};
 use crate::runtime::call::discard_instances;
-use crate::runtime::plugin::{CompiledPlugin, decode_wit, load_component, sha256_hex};
+use crate::catalog::link::{self, Link};
+use crate::runtime::plugin::{
+    CompiledPlugin, WasmKind, classify_wasm, decode_wit, load_component, sha256_hex,
+};
 
 /// Whether `name` is a plugin or schema name we accept: a lower-case SQL identifier.
 pub fn valid_name(name: &str) -> bool {
@@ -610,7 +613,7 @@ struct Existing {
     created_schema: bool,
     /// Types it generated, in creation order.
     types: Vec<GeneratedType>,
-    /// The installed component's sha256.
+    /// The sha256 of what runs (its composition, if linked).
     sha256: String,
     /// The planner estimates it was installed with.
     tuning: Tuning,
@@ -618,7 +621,11 @@ struct Existing {
 
 /// The existing row of a plugin, locked.
 fn lock_plugin(name: &str, typed: bool) -> PluginResult<Option<Existing>> {
-    let sql = if typed {
+    let sql = if super::linked_catalog()? {
+        "SELECT schema_name::pg_catalog.text, created_schema, generated_types, \
+                COALESCE(linked_sha256, sha256), options \
+         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
+    } else if typed {
         "SELECT schema_name::pg_catalog.text, created_schema, generated_types, sha256, options \
          FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
     } else {
@@ -682,17 +689,20 @@ pub struct InstallOptions<'a> {
     pub capabilities: &'a [String],
     /// `COST` and `ROWS` of the generated functions (unset: kept from the installed row).
     pub tuning: Tuning,
+    /// Which installed plugin provides which import (`{"acme:geo/distance": "geo"}`); imports
+    /// it does not name are linked to the one plugin that exports them.
+    pub links: Option<&'a Json>,
 }
 
 /// The capabilities `wasm.install` grants, and the host interface each one lets a component
 /// import.
-const CAPABILITIES: &[(&str, &str)] = &[("query", "pg-component:plugin/query@")];
+const CAPABILITIES: &[(&str, &str)] = &[("query", super::QUERY_INTERFACE)];
 
 /// Check the granted capabilities against the component's imports: every import of a
 /// capability's interface needs its grant, and a deterministic plugin may not read the database.
 /// Returns the granted capabilities, sorted, without repeats.
 fn check_capabilities(
-    compiled: &CompiledPlugin,
+    imports: &[String],
     granted: &[String],
     deterministic: bool,
 ) -> PluginResult<Vec<String>> {
@@ -709,7 +719,7 @@ fn check_capabilities(
         }
     }
     for (name, prefix) in CAPABILITIES {
-        let Some(import) = compiled.imports.iter().find(|i| i.starts_with(prefix)) else {
+        let Some(import) = imports.iter().find(|i| i.starts_with(prefix)) else {
             continue;
         };
         if !granted.iter().any(|g| g == name) {
@@ -753,9 +763,15 @@ fn check_names<'a>(name: &'a str, schema: Option<&'a str>) -> PluginResult<&'a s
 
 /// A component that passed its checks: compiled, with its granted capabilities.
 struct Checked {
+    /// The sha256 of what runs: the composition if the plugin is linked, else its bytes.
     sha256: String,
+    /// The sha256 of the plugin's own bytes.
+    source_sha256: String,
     compiled: std::rc::Rc<CompiledPlugin>,
     capabilities: Vec<String>,
+    /// Its links to the plugins that provide its imports, and the composition they make.
+    links: Vec<Link>,
+    composed: Option<Vec<u8>>,
 }
 
 impl Checked {
@@ -773,7 +789,8 @@ impl Checked {
     }
 }
 
-/// Check the bytes (size, sha256), compile them, and check their imports against
+/// Check the bytes (size, sha256), link them to the plugins that provide their imports (if
+/// they import any plugin's interface), compile what runs, and check the imports against
 /// `deterministic` and the granted capabilities.
 fn check_component(bytes: &[u8], opts: &InstallOptions<'_>) -> PluginResult<Checked> {
     if bytes.len() > guc::max_component_bytes() {
@@ -783,17 +800,39 @@ fn check_component(bytes: &[u8], opts: &InstallOptions<'_>) -> PluginResult<Chec
             guc::max_component_bytes() >> 20
         )));
     }
-    let sha256 = sha256_hex(bytes);
-    let (compiled, load) = load_component(&sha256, || Ok(bytes.to_vec()))?;
-    crate::stats::log_load(opts.name, &compiled, load);
-    crate::stats::loaded_by_install(opts.name, load);
+    let source_sha256 = sha256_hex(bytes);
     if let Some(expected) = opts.sha256
-        && !expected.eq_ignore_ascii_case(&sha256)
+        && !expected.eq_ignore_ascii_case(&source_sha256)
     {
         return Err(PluginError::InvalidArgument(format!(
-            "the component's sha256 is {sha256}, not the expected {expected}"
+            "the component's sha256 is {source_sha256}, not the expected {expected}"
         )));
     }
+    // What it imports from other plugins (types only). Bytes that do not parse are left to
+    // the compiler, whose errors say more.
+    let parts = match classify_wasm(bytes) {
+        WasmKind::Component => link::interfaces(bytes).ok(),
+        _ => None,
+    };
+    let (links, composed) = match &parts {
+        Some(p) if !p.plugin_imports.is_empty() || opts.links.is_some() => {
+            let chosen = link::parse_links_option(opts.links)?;
+            let links = choose_providers(opts.name, &p.plugin_imports, &chosen)?;
+            if links.is_empty() {
+                (links, None)
+            } else {
+                check_deterministic_links(opts.name, opts.deterministic, &links)?;
+                let composed = compose_with(opts.name, bytes, &links)?;
+                (links, Some(composed))
+            }
+        }
+        _ => (Vec::new(), None),
+    };
+    let runs = composed.as_deref().unwrap_or(bytes);
+    let sha256 = sha256_hex(runs);
+    let (compiled, load) = load_component(&sha256, || Ok(runs.to_vec()))?;
+    crate::stats::log_load(opts.name, &compiled, load);
+    crate::stats::loaded_by_install(opts.name, load);
     if opts.deterministic {
         let varying = compiled.nondeterministic_imports();
         if !varying.is_empty() {
@@ -806,12 +845,114 @@ fn check_component(bytes: &[u8], opts: &InstallOptions<'_>) -> PluginResult<Chec
             ));
         }
     }
-    let capabilities = check_capabilities(&compiled, opts.capabilities, opts.deterministic)?;
+    // Capabilities are the plugin's own: checked against its own imports, not its providers'.
+    let own_imports = match (&parts, composed.is_some()) {
+        (Some(p), true) => &p.imports,
+        _ => &compiled.imports,
+    };
+    let capabilities = check_capabilities(own_imports, opts.capabilities, opts.deterministic)?;
     Ok(Checked {
         sha256,
+        source_sha256,
         compiled,
         capabilities,
+        links,
+        composed,
     })
+}
+
+/// Every other installed plugin: its name, whether it is deterministic and which plugins it
+/// links to.
+fn installed_plugins() -> PluginResult<Vec<(String, bool, Vec<String>)>> {
+    let sql = if super::linked_catalog()? {
+        "SELECT name, deterministic, \
+                ARRAY(SELECT pg_catalog.jsonb_each_text(links) OPERATOR(pg_catalog.->>) 'value') \
+         FROM wasm.plugins ORDER BY name"
+    } else if super::typed_catalog()? {
+        "SELECT name, deterministic, '{}'::pg_catalog.text[] FROM wasm.plugins ORDER BY name"
+    } else {
+        "SELECT name, COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false), \
+                '{}'::pg_catalog.text[] FROM wasm.plugins ORDER BY name"
+    };
+    super::select_rows(sql, &[], |row| {
+        Ok((
+            row.get::<String>(1)?.unwrap_or_default(),
+            row.get::<bool>(2)?.unwrap_or(false),
+            row.get::<Vec<String>>(3)?.unwrap_or_default(),
+        ))
+    })
+}
+
+/// Choose the provider of each of `name`'s plugin imports among the installed plugins.
+fn choose_providers(
+    name: &str,
+    plugin_imports: &[String],
+    chosen: &std::collections::BTreeMap<String, String>,
+) -> PluginResult<Vec<Link>> {
+    if !plugin_imports.is_empty() && !super::linked_catalog()? {
+        return Err(PluginError::NotSupported(
+            format!(
+                "the component imports {}, another plugin's interface, and linking plugins needs the extension's SQL 0.5.0",
+                plugin_imports.join(", ")
+            ),
+            Some("run ALTER EXTENSION pg_component UPDATE".into()),
+        ));
+    }
+    // With every import chosen, only the chosen plugins' bytes are read.
+    let all_chosen = plugin_imports
+        .iter()
+        .all(|i| chosen.contains_key(i) || chosen.contains_key(i.split('@').next().unwrap_or(i)));
+    let mut candidates = Vec::new();
+    for (plugin, deterministic, providers) in installed_plugins()? {
+        let wanted = plugin != name && (!all_chosen || chosen.values().any(|c| *c == plugin));
+        let exports = if wanted {
+            link::interfaces(&super::fetch_bytes(&plugin)?)
+                .map(|i| i.exports)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        candidates.push((
+            link::Candidate {
+                name: plugin,
+                deterministic,
+                providers,
+            },
+            exports,
+        ));
+    }
+    link::choose(name, plugin_imports, chosen, &candidates)
+}
+
+/// A deterministic plugin may link only to deterministic plugins.
+fn check_deterministic_links(name: &str, deterministic: bool, links: &[Link]) -> PluginResult<()> {
+    if !deterministic {
+        return Ok(());
+    }
+    let plugins = installed_plugins()?;
+    for l in links {
+        if !plugins.iter().any(|(p, d, _)| *p == l.provider && *d) {
+            return Err(PluginError::UnsatisfiedImport(
+                format!(
+                    "plugin \"{name}\" cannot be deterministic: it links to plugin \"{}\" (for {}), which is not",
+                    l.provider, l.import
+                ),
+                Some("a composition is deterministic only if every part is; install the provider with deterministic => true, or this plugin without it".into()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Compose `bytes` with the current code of the providers `links` name.
+fn compose_with(name: &str, bytes: &[u8], links: &[Link]) -> PluginResult<Vec<u8>> {
+    let mut provider_bytes = std::collections::HashMap::new();
+    for l in links {
+        if !provider_bytes.contains_key(&l.provider) {
+            provider_bytes.insert(l.provider.clone(), super::fetch_bytes(&l.provider)?);
+        }
+    }
+    link::compose(name, bytes, links, &provider_bytes)
 }
 
 /// What a replace drops of the old generated types: those whose definition changes, and every
@@ -987,7 +1128,7 @@ fn write_row(row: &Row<'_>, update: bool, typed: bool) -> PluginResult<()> {
         row.name.into(),
         row.schema.into(),
         row.bytes.into(),
-        row.checked.sha256.as_str().into(),
+        row.checked.source_sha256.as_str().into(),
         row.wit.into(),
         JsonB(exports).into(),
     ];
@@ -1027,7 +1168,144 @@ fn write_row(row: &Row<'_>, update: bool, typed: bool) -> PluginResult<()> {
         )
     };
     let sql = if update { update_sql } else { insert_sql };
-    Spi::run_with_args(sql, &args).map_err(spi_err)
+    Spi::run_with_args(sql, &args).map_err(spi_err)?;
+    if super::linked_catalog()? {
+        let checked = row.checked;
+        let composed = checked.composed.as_deref().map(|c| (c, checked.sha256.as_str()));
+        write_links(row.name, &checked.links, composed)?;
+    }
+    Ok(())
+}
+
+/// Record a plugin's links and the composition that runs, with its sha256 (none when it links
+/// to nothing).
+fn write_links(name: &str, links: &[Link], composed: Option<(&[u8], &str)>) -> PluginResult<()> {
+    let links: serde_json::Map<String, Json> = links
+        .iter()
+        .map(|l| (l.import.clone(), Json::String(l.provider.clone())))
+        .collect();
+    Spi::run_with_args(
+        "UPDATE wasm.plugins SET links = $2, linked_bytes = $3, linked_sha256 = $4 \
+         WHERE name OPERATOR(pg_catalog.=) $1",
+        &[
+            name.into(),
+            JsonB(Json::Object(links)).into(),
+            composed.map(|(bytes, _)| bytes).into(),
+            composed.map(|(_, sha)| sha).into(),
+        ],
+    )
+    .map_err(spi_err)
+}
+
+/// The plugins that link to `provider`, directly or through others, ordered so that each comes
+/// after every one of them it links to.
+fn importers_of(provider: &str) -> PluginResult<Vec<(String, bool)>> {
+    let plugins = installed_plugins()?;
+    let mut affected: Vec<&(String, bool, Vec<String>)> = Vec::new();
+    let mut changed = vec![provider.to_string()];
+    loop {
+        let more: Vec<&(String, bool, Vec<String>)> = plugins
+            .iter()
+            .filter(|(n, _, _)| !changed.contains(n))
+            .filter(|(_, _, ps)| ps.iter().any(|p| changed.contains(p)))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        changed.extend(more.iter().map(|(n, _, _)| n.clone()));
+        affected.extend(more);
+    }
+    // Topological order: one whose providers among the affected are all done goes next.
+    let mut ordered: Vec<(String, bool)> = Vec::new();
+    while ordered.len() < affected.len() {
+        let next = affected.iter().find(|(n, _, ps)| {
+            !ordered.iter().any(|(o, _)| o == n)
+                && ps
+                    .iter()
+                    .all(|p| !affected.iter().any(|(a, _, _)| a == p) || ordered.iter().any(|(o, _)| o == p))
+        });
+        match next {
+            Some((n, d, _)) => ordered.push((n.clone(), *d)),
+            None => {
+                return Err(PluginError::Internal(format!(
+                    "the links of the importers of plugin \"{provider}\" form a cycle"
+                )));
+            }
+        }
+    }
+    Ok(ordered)
+}
+
+/// After a replace of `provider`, compose each plugin that links to it (directly or not) again
+/// with the new code, in the same transaction: they run it from their next call. Refused,
+/// naming the importer, if the new provider no longer serves it. Returns the sha256s of the
+/// compositions taken out of use.
+fn relink_importers(provider: &str) -> PluginResult<Vec<String>> {
+    let mut displaced = Vec::new();
+    for (importer, deterministic) in importers_of(provider)? {
+        let (bytes, links, old_sha) = super::select_rows(
+            "SELECT bytes, links, linked_sha256 FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
+            &[importer.as_str().into()],
+            |row| {
+                Ok((
+                    row.get::<Vec<u8>>(1)?.unwrap_or_default(),
+                    row.get::<JsonB>(2)?.map(|JsonB(j)| j),
+                    row.get::<String>(3)?,
+                ))
+            },
+        )?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PluginError::Internal(format!("plugin \"{importer}\" vanished")))?;
+        let refused = |e: PluginError| match e {
+            PluginError::Link(fault, message, detail) => PluginError::Link(
+                fault,
+                format!("cannot replace plugin \"{provider}\": plugin \"{importer}\" links to it, and {message}"),
+                detail,
+            ),
+            PluginError::UnsatisfiedImport(message, detail) => PluginError::UnsatisfiedImport(
+                format!("cannot replace plugin \"{provider}\": plugin \"{importer}\" links to it, and {message}"),
+                detail,
+            ),
+            other => other,
+        };
+        let chosen = link::parse_links_option(links.as_ref())?;
+        let imports: Vec<String> = chosen.keys().cloned().collect();
+        let links = choose_providers(&importer, &imports, &chosen).map_err(refused)?;
+        check_deterministic_links(&importer, deterministic, &links).map_err(refused)?;
+        let composed = compose_with(&importer, &bytes, &links).map_err(refused)?;
+        let sha256 = sha256_hex(&composed);
+        let (_, load) = load_component(&sha256, || Ok(composed.clone())).map_err(refused)?;
+        crate::stats::loaded_by_install(&importer, load);
+        write_links(&importer, &links, Some((&composed, &sha256)))?;
+        if let Some(old) = old_sha
+            && old != sha256
+        {
+            displaced.push(old);
+        }
+    }
+    Ok(displaced)
+}
+
+/// Refuse to uninstall a plugin other plugins link to (`2BP01`), naming them.
+fn refuse_importers(name: &str) -> PluginResult<()> {
+    let importers: Vec<String> = installed_plugins()?
+        .into_iter()
+        .filter(|(_, _, providers)| providers.iter().any(|p| p == name))
+        .map(|(n, _, _)| n)
+        .collect();
+    if importers.is_empty() {
+        return Ok(());
+    }
+    Err(PluginError::Dependents(
+        format!(
+            "cannot uninstall plugin \"{name}\": plugin{} {} link{} to it",
+            if importers.len() == 1 { "" } else { "s" },
+            importers.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", "),
+            if importers.len() == 1 { "s" } else { "" }
+        ),
+        format!("wasm.links lists them: {}", importers.join(", ")),
+    ))
 }
 
 pub fn install_plugin(
@@ -1105,6 +1383,12 @@ pub fn install_plugin(
         tuning,
     };
     write_row(&row, existing.is_some(), typed)?;
+    // Its importers run its new code from their next call, or the replace is refused.
+    let relinked = if existing.is_some() && super::linked_catalog()? {
+        relink_importers(name)?
+    } else {
+        Vec::new()
+    };
     invalidate_local();
     discard_instances();
     broadcast_change(
@@ -1113,15 +1397,18 @@ pub fn install_plugin(
             .map(|e| e.sha256.as_str())
             .filter(|old| *old != checked.sha256),
     )?;
+    for old in &relinked {
+        broadcast_change(Some(old))?;
+    }
     let mut rows = Vec::new();
     for g in planned {
         run(&g.ddl)?;
         run(&g.comment)?;
-        rows.push((g.signature, g.export, checked.sha256.clone()));
+        rows.push((g.signature, g.export, checked.source_sha256.clone()));
     }
     create_aggregates(name, schema, &planned_aggs)?;
     for a in planned_aggs {
-        rows.push((a.signature, a.export, checked.sha256.clone()));
+        rows.push((a.signature, a.export, checked.source_sha256.clone()));
     }
     Ok(rows)
 }
@@ -1142,6 +1429,7 @@ pub fn uninstall_plugin(name: &str) -> PluginResult<()> {
             None,
         ));
     };
+    refuse_importers(name)?;
     let functions: Vec<String> = generated_functions(name, &schema)?;
     let aggregates: Vec<String> = generated_aggregates(name, &schema)?
         .into_iter()

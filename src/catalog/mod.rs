@@ -15,6 +15,7 @@ use pgrx::prelude::*;
 
 pub mod acl;
 pub mod install;
+pub mod link;
 
 use crate::error::{PluginError, PluginResult};
 use crate::runtime::plugin::{CompiledPlugin, load_component};
@@ -36,6 +37,8 @@ pub struct ResolvedPlugin {
     pub checked: Cell<(pg_sys::Oid, u64)>,
     /// What its calls cost and how they fail, not yet flushed (`crate::stats`).
     pub counters: Rc<crate::stats::PluginCounters>,
+    /// The plugins it is composed with (`plugin "geo" for acme:geo/distance@0.1.0`), or empty.
+    pub links: String,
 }
 
 impl ResolvedPlugin {
@@ -45,6 +48,7 @@ impl ResolvedPlugin {
             plugin: &self.name,
             deterministic: self.deterministic,
             counters: crate::guc::track_stats().then_some(&*self.counters),
+            links: &self.links,
         }
     }
 }
@@ -55,6 +59,9 @@ pub fn live_memory(name: &str) -> Option<u64> {
     let plugin = PLUGINS.with(|p| p.borrow().get(name).cloned())?;
     Some(crate::runtime::call::live_memory(&plugin.compiled))
 }
+
+/// The host interface the `query` capability grants.
+pub const QUERY_INTERFACE: &str = "pg-component:plugin/query@";
 
 thread_local! {
     static PLUGINS: RefCell<HashMap<String, Rc<ResolvedPlugin>>> = RefCell::new(HashMap::new());
@@ -111,23 +118,34 @@ fn plugins_relid() -> PluginResult<pg_sys::Oid> {
     Ok(oid)
 }
 
+/// Whether `wasm.plugins` has the column `name`: a syscache lookup, no SPI, no XID.
+fn has_column(name: &std::ffi::CStr) -> PluginResult<bool> {
+    let relid = plugins_relid()?;
+    // SAFETY: a syscache lookup of an attribute by relation OID and a NUL-terminated name;
+    // a missing attribute returns InvalidAttrNumber.
+    let attnum = unsafe { pg_sys::get_attnum(relid, name.as_ptr()) };
+    Ok(attnum != pg_sys::InvalidAttrNumber as pg_sys::AttrNumber)
+}
+
 /// Whether `wasm.plugins` keeps its bookkeeping in typed columns (`deterministic`,
 /// `capabilities`, `created_schema`, `generated_types`; extension version 0.3.0 on). A library
 /// newer than the extension's SQL (the package upgraded but `ALTER EXTENSION pg_component
 /// UPDATE` not yet run, or a standby of a primary that has not run it) reads and writes the
-/// older layout, where they lived in the `options` jsonb. A syscache lookup: no SPI, no XID.
+/// older layout, where they lived in the `options` jsonb.
 pub fn typed_catalog() -> PluginResult<bool> {
-    let relid = plugins_relid()?;
-    // SAFETY: a syscache lookup of an attribute by relation OID and a NUL-terminated name;
-    // a missing attribute returns InvalidAttrNumber.
-    let attnum = unsafe { pg_sys::get_attnum(relid, c"capabilities".as_ptr()) };
-    Ok(attnum != pg_sys::InvalidAttrNumber as pg_sys::AttrNumber)
+    has_column(c"capabilities")
+}
+
+/// Whether `wasm.plugins` records links between plugins (`links`, `linked_bytes`,
+/// `linked_sha256`; extension version 0.5.0 on). Without them no plugin can be linked.
+pub fn linked_catalog() -> PluginResult<bool> {
+    has_column(c"linked_sha256")
 }
 
 /// Run a query through SPI in read-only mode and map its rows. Unlike pgrx's `Spi::get_one*`
 /// and `Spi::run*`, this does not mark the transaction as writing, so it takes no transaction
 /// ID: it works on a hot standby, in a parallel worker and in a read-only transaction.
-fn select_rows<T>(
+pub(crate) fn select_rows<T>(
     sql: &str,
     args: &[pgrx::datum::DatumWithOid],
     mut each: impl FnMut(&pgrx::spi::SpiHeapTupleData) -> pgrx::spi::Result<T>,
@@ -144,9 +162,13 @@ fn select_rows<T>(
 
 /// The sha256 of every installed plugin of this database.
 fn installed_sha256s() -> PluginResult<std::collections::HashSet<String>> {
-    let rows = select_rows("SELECT sha256 FROM wasm.plugins", &[], |row| {
-        row.get::<String>(1)
-    })?;
+    let sql = if linked_catalog()? {
+        "SELECT sha256 FROM wasm.plugins UNION ALL \
+         SELECT linked_sha256 FROM wasm.plugins WHERE linked_sha256 IS NOT NULL"
+    } else {
+        "SELECT sha256 FROM wasm.plugins"
+    };
+    let rows = select_rows(sql, &[], |row| row.get::<String>(1))?;
     Ok(rows.into_iter().flatten().collect())
 }
 
@@ -173,7 +195,7 @@ fn sweep_cache_once() -> PluginResult<()> {
 
 /// Runs `f` with the bootstrap superuser as the current user, so the plugin's bytes can be
 /// read whatever the caller's column privileges (callers may not SELECT `bytes`).
-fn as_superuser<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn as_superuser<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(pg_sys::Oid, i32);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -196,12 +218,17 @@ fn as_superuser<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// The bytes of an installed plugin, read as the bootstrap superuser: callers need not be able
-/// to SELECT the `bytes` column.
-fn fetch_bytes(name: &str) -> PluginResult<Vec<u8>> {
+/// The bytes that run for an installed plugin (its composition with its providers if it is
+/// linked), read as the bootstrap superuser: callers need not be able to SELECT them.
+pub(crate) fn fetch_bytes(name: &str) -> PluginResult<Vec<u8>> {
+    let sql = if linked_catalog()? {
+        "SELECT COALESCE(linked_bytes, bytes) FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
+    } else {
+        "SELECT bytes FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
+    };
     as_superuser(|| {
         select_rows(
-            "SELECT bytes FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1",
+            sql,
             &[name.into()],
             |row| row.get::<Vec<u8>>(1),
         )
@@ -222,7 +249,14 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
     }
     plugins_relid()?;
     sweep_cache_once()?;
-    let sql = if typed_catalog()? {
+    let linked = linked_catalog()?;
+    let sql = if linked {
+        "SELECT COALESCE(linked_sha256, sha256), schema_name::pg_catalog.text, deterministic, \
+                'query' OPERATOR(pg_catalog.=) ANY (capabilities), version, \
+                (SELECT pg_catalog.string_agg(pg_catalog.format('plugin \"%s\" for %s', l.value, l.key), ', ' ORDER BY l.key) \
+                 FROM pg_catalog.jsonb_each_text(links) l) \
+         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
+    } else if typed_catalog()? {
         "SELECT sha256, schema_name::pg_catalog.text, deterministic, \
                 'query' OPERATOR(pg_catalog.=) ANY (capabilities), version \
          FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
@@ -240,11 +274,16 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
             row.get::<bool>(3)?.unwrap_or(false),
             row.get::<bool>(4)?.unwrap_or(false),
             row.get::<i32>(5)?.unwrap_or(0),
+            if linked {
+                row.get::<String>(6)?.unwrap_or_default()
+            } else {
+                String::new()
+            },
         ))
     })?
     .into_iter()
     .next();
-    let Some((sha256, schema, deterministic, reads_database, version)) = row else {
+    let Some((sha256, schema, deterministic, granted_query, version, links)) = row else {
         return Err(PluginError::UndefinedPlugin(
             format!("plugin \"{name}\" is not installed"),
             Some("wasm.plugins lists the installed plugins".into()),
@@ -252,6 +291,8 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
     };
     let (compiled, load) = load_component(&sha256, || fetch_bytes(name))?;
     crate::stats::log_load(name, &compiled, load);
+    // A linked plugin whose provider reads the database imports the query interface too.
+    let reads_database = granted_query || compiled.imports.iter().any(|i| i.starts_with(QUERY_INTERFACE));
     let exports = compiled.exports.iter().map(|e| e.name.clone()).collect();
     let counters = crate::stats::PluginCounters::new(name, version, exports, load);
     let resolved = Rc::new(ResolvedPlugin {
@@ -262,6 +303,7 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
         compiled,
         checked: Cell::new((pg_sys::Oid::INVALID, u64::MAX)),
         counters,
+        links,
     });
     PLUGINS.with(|p| p.borrow_mut().insert(name.to_string(), resolved.clone()));
     Ok(resolved)

@@ -9,9 +9,12 @@ use crate::error::OrReport;
 /// and create one `LANGUAGE wasm` function per export in schema `schema` (default: `name`).
 /// With `replace => true` an installed plugin is upgraded in place. `capabilities` grants what
 /// the component may import beyond computing and logging: `query` (reading the database).
+/// `links` chooses which installed plugin provides which of its imports of other plugins'
+/// interfaces (`{"acme:geo/distance": "geo"}`); the others are linked to the one plugin that
+/// exports them.
 #[pg_extern(name = "install", volatile, parallel_unsafe)]
 #[allow(clippy::too_many_arguments)]
-fn install_with_tuning(
+fn install_with_links(
     name: &str,
     component: &[u8],
     replace: default!(bool, false),
@@ -21,19 +24,14 @@ fn install_with_tuning(
     capabilities: default!(Option<Vec<Option<String>>>, "NULL"),
     cost: default!(Option<f64>, "NULL"),
     rows: default!(Option<f64>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(function, String),
-        name!(export, String),
-        name!(sha256, String),
-    ),
-> {
+    links: default!(Option<pgrx::JsonB>, "NULL"),
+) -> InstallRows {
     let capabilities: Vec<String> = capabilities
         .unwrap_or_default()
         .into_iter()
         .flatten()
         .collect();
+    let links = links.map(|pgrx::JsonB(j)| j);
     run_install(
         name,
         component,
@@ -45,7 +43,38 @@ fn install_with_tuning(
             sha256,
             capabilities: &capabilities,
             tuning: Tuning { cost, rows },
+            links: links.as_ref(),
         },
+    )
+}
+
+/// `wasm.install` as the 0.4.0 SQL declares it (C symbol `install_with_tuning_wrapper`), so
+/// that a server running this library with that SQL still installs until `ALTER EXTENSION
+/// pg_component UPDATE` replaces the declaration. No SQL is generated for it.
+#[pg_extern(volatile, parallel_unsafe, sql = false)]
+#[allow(clippy::too_many_arguments)]
+fn install_with_tuning(
+    name: &str,
+    component: &[u8],
+    replace: default!(bool, false),
+    schema: default!(Option<&str>, "NULL"),
+    deterministic: default!(bool, false),
+    sha256: default!(Option<&str>, "NULL"),
+    capabilities: default!(Option<Vec<Option<String>>>, "NULL"),
+    cost: default!(Option<f64>, "NULL"),
+    rows: default!(Option<f64>, "NULL"),
+) -> InstallRows {
+    install_with_links(
+        name,
+        component,
+        replace,
+        schema,
+        deterministic,
+        sha256,
+        capabilities,
+        cost,
+        rows,
+        None,
     )
 }
 
@@ -87,6 +116,7 @@ fn install_with_capabilities(
             sha256,
             capabilities: &capabilities,
             tuning: Tuning::default(),
+            links: None,
         },
     )
 }
@@ -135,6 +165,7 @@ fn install(
             sha256,
             capabilities: &[],
             tuning: Tuning::default(),
+            links: None,
         },
     )
 }

@@ -66,6 +66,9 @@ pub struct Caller<'a> {
     pub deterministic: bool,
     /// Where its calls are counted (`crate::stats`).
     pub counters: Option<&'a crate::stats::PluginCounters>,
+    /// The plugins it is composed with, for its errors (`plugin "geo" for acme:geo/...`), or
+    /// empty: a trap may come from any part.
+    pub links: &'a str,
 }
 
 thread_local! {
@@ -326,7 +329,12 @@ fn run_on<T>(
             let memory = live.store.data().limits.current;
             instances.swap_remove(slot);
             INSTANCES.with(|m| m.replace(instances));
-            let err = with_guest_stderr(trap_error(&e, &what()), &stderr);
+            let what = if caller.links.is_empty() {
+                what()
+            } else {
+                format!("{} (linked to {})", what(), caller.links)
+            };
+            let err = with_guest_stderr(trap_error(&e, &what), &stderr);
             log_discard(&err, memory);
             if interrupt_pending() {
                 // Counted here: the ERROR below does not pass through `or_report`.

@@ -28,19 +28,19 @@ mod tests {
         Spi::run("RESET ROLE").unwrap();
         assert_eq!(
             one::<bool>(
-                "SELECT has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision)', 'EXECUTE')"
+                "SELECT has_function_privilege('public', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision, jsonb)', 'EXECUTE')"
             ),
             Some(false)
         );
         assert_eq!(
             one::<bool>(
-                "SELECT has_function_privilege('pgc_admin', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision)', 'EXECUTE')"
+                "SELECT has_function_privilege('pgc_admin', 'wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision, jsonb)', 'EXECUTE')"
             ),
             Some(true)
         );
         // EXECUTE alone is not enough: install checks membership in wasm_admin itself.
         Spi::run(
-            "GRANT EXECUTE ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision), \
+            "GRANT EXECUTE ON FUNCTION wasm.install(text, bytea, boolean, text, boolean, text, text[], double precision, double precision, jsonb), \
              wasm.uninstall(text) TO pgc_nobody",
         )
         .unwrap();

@@ -90,3 +90,15 @@ cp "$here/stats/app.py" "$here/stats/stats.py" "$tmp/stats/"
     componentize --python-path "$tmp/stats" app --output "$tmp/stats-py.wasm")
 install -m 644 "$tmp/stats-py.wasm" "$out_dir/stats-py.wasm"
 echo "built $out_dir/stats-py.wasm ($(wc -c < "$out_dir/stats-py.wasm") bytes)"
+# Plugins built from plugins: stores imports acme:geo/distance, geo exports it (the Rust
+# examples guests/examples/stores and geo, in Python).
+mkdir "$tmp/compose"
+cp "$here/compose/stores_app.py" "$here/compose/geo_app.py" "$tmp/compose/"
+(cd "$tmp" && componentize_py --wit-path "$here/../../examples/stores/wit" --world stores \
+    componentize --python-path "$tmp/compose" stores_app --output "$tmp/stores-py.wasm")
+install -m 644 "$tmp/stores-py.wasm" "$out_dir/stores-py.wasm"
+echo "built $out_dir/stores-py.wasm ($(wc -c < "$out_dir/stores-py.wasm") bytes)"
+(cd "$tmp" && componentize_py --wit-path "$here/../../examples/geo/wit" --world geo \
+    componentize --python-path "$tmp/compose" geo_app --output "$tmp/geo-py.wasm")
+install -m 644 "$tmp/geo-py.wasm" "$out_dir/geo-py.wasm"
+echo "built $out_dir/geo-py.wasm ($(wc -c < "$out_dir/geo-py.wasm") bytes)"
