@@ -96,7 +96,7 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--wasm-dir", required=True)
-    ap.add_argument("--only", choices=["lookups", "triggers", "aggregates", "stats"], help="run one part only")
+    ap.add_argument("--only", choices=["lookups", "triggers", "aggregates", "stats", "links"], help="run one part only")
     args = ap.parse_args()
 
     psql(args.port, "postgres", "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench;")
@@ -112,6 +112,9 @@ def main():
         return
     if args.only == "stats":
         stats_overhead(args.port, args.wasm_dir, args.rows)
+        return
+    if args.only == "links":
+        link_overhead(args.port, args.wasm_dir, args.rows)
         return
     wasm = base64.b64encode(open(f"{args.wasm_dir}/bench.wasm", "rb").read()).decode()
     t0 = time.perf_counter()
@@ -151,6 +154,7 @@ def main():
     triggers(args.port, args.wasm_dir, args.rows)
     aggregates(args.port, args.wasm_dir, args.rows)
     stats_overhead(args.port, args.wasm_dir, args.rows)
+    link_overhead(args.port, args.wasm_dir, args.rows)
     memory(args.port, args.wasm_dir)
 
 
@@ -361,6 +365,28 @@ def stats_overhead(port, wasm_dir, rows):
         off = (best["off"] - scan) * 1e6 / rows
         on = (best["on"] - scan) * 1e6 / rows
         print(f"| {name} | {off:.0f} | {on:.0f} | {(on - off) / off * 100 if off > 0 else float('nan'):+.1f}% |")
+    print()
+
+
+def link_overhead(port, wasm_dir, rows):
+    """What crossing a link costs: stores.between calls geo's distance through the link
+    (plugins built from plugins), geo.between computes the same directly; same SQL signature
+    (four float8 -> float8), both deterministic, in one session, best of 3."""
+    for name, file in [("geo", "geo.wasm"), ("stores", "stores.wasm")]:
+        b64 = base64.b64encode(open(f"{wasm_dir}/{file}", "rb").read()).decode()
+        psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'), "
+                            f"deterministic => true, replace => true);")
+    scan = time_query(port, "*", 3)
+    direct = (time_query(port, "geo.between(i, 0, 0, 1)", 3) - scan) * 1e6 / rows
+    linked = (time_query(port, "stores.between(i, 0, 0, 1)", 3) - scan) * 1e6 / rows
+    print(f"### A call across a link ({rows} rows)")
+    print()
+    print("| call | ns/row over scan | vs direct |")
+    print("|---|---:|---:|")
+    print(f"| direct: `geo.between(i, 0, 0, 1)` | {direct:.0f} | 1.00x |")
+    print(f"| across one link: `stores.between(i, 0, 0, 1)` (stores calls geo's distance) | {linked:.0f} | "
+          f"{linked / direct if direct > 0 else float('nan'):.2f}x |")
+    print(f"| the link's own cost (difference) | {linked - direct:.0f} | |")
     print()
 
 

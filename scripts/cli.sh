@@ -63,6 +63,13 @@ check "  recorded in the catalog" equals "{query}" "$(q "SELECT capabilities FRO
 check "  and listed" grep -q "^enrich	1	enrich	.*	query	false$" "$(run list >/dev/null; echo "$out")"
 check "--cost and --rows set the generated functions' estimates" \
     equals "0 12.5 {\"cost\": 12.5, \"rows\": 30.0}" "$(run install enrich "$(wasm enrich)" --replace --capability query --cost 12.5 --rows 30) $(q "SELECT procost FROM pg_proc WHERE oid = 'enrich.country_name(text)'::regprocedure") $(q "SELECT options FROM wasm.plugins WHERE name = 'enrich'")"
+check "an importer with no provider is refused (0A000)" equals "1 0A000" "$(run install stores "$(wasm stores)") $(state)"
+check "two providers install" equals "0 0" "$(run install geo "$(wasm geo)") $(run install geo2 "$(wasm geo)")"
+check "--link links an import to a named provider" \
+    equals "0 stores|acme:geo/distance@0.1.0|geo2" \
+    "$(run install stores "$(wasm stores)" --link acme:geo/distance=geo2) $(q "SELECT plugin || '|' || import || '|' || provider FROM wasm.links")"
+check "  and the importer calls it" equals "harbour@1.414" "$(q "SELECT stores.nearest_store(1, 1)")"
+check "a --link without = is bad usage (exit code 2)" equals 2 "$(run install stores2 "$(wasm stores)" --link geo)"
 check "a file that is not a component is refused with the server's SQLSTATE" \
     equals "1 $(cluster_psql "$port" cli -qAt -v VERBOSITY=sqlstate -c "SELECT wasm.install('junk', '\\x00010203')" 2>&1 | sed -n 's/^ERROR:  //p')" \
     "$(printf '\0\1\2\3' > "$dir/junk.wasm"; run install junk "$dir/junk.wasm") $(state)"

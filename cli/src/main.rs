@@ -71,6 +71,10 @@ enum Command {
         /// The planner's ROWS of the generated set-returning functions.
         #[arg(long)]
         rows: Option<f64>,
+        /// Link an import of another plugin's interface to an installed plugin (repeatable):
+        /// --link acme:geo/distance=geo. Imports not named go to the one plugin exporting them.
+        #[arg(long = "link", value_name = "IMPORT=PLUGIN")]
+        links: Vec<String>,
     },
     /// List the installed plugins.
     List,
@@ -93,6 +97,23 @@ enum Failure {
     NotInstalled(String),
     File(std::path::PathBuf, std::io::Error),
     Connect(String),
+    /// A malformed option value.
+    Usage(String),
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 impl Failure {
@@ -130,6 +151,10 @@ impl Failure {
             Failure::Connect(message) => {
                 eprintln!("pg-component: cannot connect: {message}");
                 ExitCode::from(4)
+            }
+            Failure::Usage(message) => {
+                eprintln!("pg-component: {message}");
+                ExitCode::from(2)
             }
         }
     }
@@ -213,6 +238,7 @@ fn install(client: &mut Client, cmd: &Command) -> Result<(), Failure> {
         capabilities,
         cost,
         rows,
+        links,
     } = cmd
     else {
         return Ok(());
@@ -234,6 +260,22 @@ fn install(client: &mut Client, cmd: &Command) -> Result<(), Failure> {
             params.push(v);
             sql.push_str(&format!(", {option} => ${}", params.len()));
         }
+    }
+    // Named only when given: a server before 0.5.0 has no links.
+    let links_json;
+    if !links.is_empty() {
+        let mut entries = Vec::new();
+        for l in links {
+            let Some((import, plugin)) = l.split_once('=') else {
+                return Err(Failure::Usage(format!(
+                    "--link {l}: expected IMPORT=PLUGIN, e.g. --link acme:geo/distance=geo"
+                )));
+            };
+            entries.push(format!("{}: {}", json_string(import), json_string(plugin)));
+        }
+        links_json = format!("{{{}}}", entries.join(", "));
+        params.push(&links_json);
+        sql.push_str(&format!(", links => (${}::text)::jsonb", params.len()));
     }
     sql.push(')');
     let rows = client.query(&sql, &params)?;

@@ -8,11 +8,11 @@ use serde_json::Value as Json;
 use crate::cache::invalidate_local;
 use crate::catalog::acl::{require_admin, require_writable};
 use crate::catalog::broadcast_change;
+use crate::catalog::link::{self, Link};
 use crate::error::{PluginError, PluginResult};
 use crate::guc;
 use crate::mapping::{SqlReturn, TypePlan, WitType, quote_ident, quote_literal};
 use crate::runtime::call::discard_instances;
-use crate::catalog::link::{self, Link};
 use crate::runtime::plugin::{
     CompiledPlugin, WasmKind, classify_wasm, decode_wit, load_component, sha256_hex,
 };
@@ -866,7 +866,7 @@ fn check_component(bytes: &[u8], opts: &InstallOptions<'_>) -> PluginResult<Chec
 fn installed_plugins() -> PluginResult<Vec<(String, bool, Vec<String>)>> {
     let sql = if super::linked_catalog()? {
         "SELECT name, deterministic, \
-                ARRAY(SELECT pg_catalog.jsonb_each_text(links) OPERATOR(pg_catalog.->>) 'value') \
+                ARRAY(SELECT l.value FROM pg_catalog.jsonb_each_text(links) l) \
          FROM wasm.plugins ORDER BY name"
     } else if super::typed_catalog()? {
         "SELECT name, deterministic, '{}'::pg_catalog.text[] FROM wasm.plugins ORDER BY name"
@@ -903,7 +903,7 @@ fn choose_providers(
         .iter()
         .all(|i| chosen.contains_key(i) || chosen.contains_key(i.split('@').next().unwrap_or(i)));
     let mut candidates = Vec::new();
-    for (plugin, deterministic, providers) in installed_plugins()? {
+    for (plugin, _, providers) in installed_plugins()? {
         let wanted = plugin != name && (!all_chosen || chosen.values().any(|c| *c == plugin));
         let exports = if wanted {
             link::interfaces(&super::fetch_bytes(&plugin)?)
@@ -915,7 +915,6 @@ fn choose_providers(
         candidates.push((
             link::Candidate {
                 name: plugin,
-                deterministic,
                 providers,
             },
             exports,
@@ -1171,7 +1170,10 @@ fn write_row(row: &Row<'_>, update: bool, typed: bool) -> PluginResult<()> {
     Spi::run_with_args(sql, &args).map_err(spi_err)?;
     if super::linked_catalog()? {
         let checked = row.checked;
-        let composed = checked.composed.as_deref().map(|c| (c, checked.sha256.as_str()));
+        let composed = checked
+            .composed
+            .as_deref()
+            .map(|c| (c, checked.sha256.as_str()));
         write_links(row.name, &checked.links, composed)?;
     }
     Ok(())
@@ -1220,9 +1222,9 @@ fn importers_of(provider: &str) -> PluginResult<Vec<(String, bool)>> {
     while ordered.len() < affected.len() {
         let next = affected.iter().find(|(n, _, ps)| {
             !ordered.iter().any(|(o, _)| o == n)
-                && ps
-                    .iter()
-                    .all(|p| !affected.iter().any(|(a, _, _)| a == p) || ordered.iter().any(|(o, _)| o == p))
+                && ps.iter().all(|p| {
+                    !affected.iter().any(|(a, _, _)| a == p) || ordered.iter().any(|(o, _)| o == p)
+                })
         });
         match next {
             Some((n, d, _)) => ordered.push((n.clone(), *d)),
@@ -1260,11 +1262,15 @@ fn relink_importers(provider: &str) -> PluginResult<Vec<String>> {
         let refused = |e: PluginError| match e {
             PluginError::Link(fault, message, detail) => PluginError::Link(
                 fault,
-                format!("cannot replace plugin \"{provider}\": plugin \"{importer}\" links to it, and {message}"),
+                format!(
+                    "cannot replace plugin \"{provider}\": plugin \"{importer}\" links to it, and {message}"
+                ),
                 detail,
             ),
             PluginError::UnsatisfiedImport(message, detail) => PluginError::UnsatisfiedImport(
-                format!("cannot replace plugin \"{provider}\": plugin \"{importer}\" links to it, and {message}"),
+                format!(
+                    "cannot replace plugin \"{provider}\": plugin \"{importer}\" links to it, and {message}"
+                ),
                 detail,
             ),
             other => other,
@@ -1301,7 +1307,11 @@ fn refuse_importers(name: &str) -> PluginResult<()> {
         format!(
             "cannot uninstall plugin \"{name}\": plugin{} {} link{} to it",
             if importers.len() == 1 { "" } else { "s" },
-            importers.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", "),
+            importers
+                .iter()
+                .map(|i| format!("\"{i}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
             if importers.len() == 1 { "s" } else { "" }
         ),
         format!("wasm.links lists them: {}", importers.join(", ")),

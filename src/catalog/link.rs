@@ -61,15 +61,19 @@ pub struct Interfaces {
 /// Read a component's imports and exports (types only: nothing is compiled).
 pub fn interfaces(bytes: &[u8]) -> PluginResult<Interfaces> {
     let mut types = wac_graph::types::Types::default();
-    let package = Package::from_bytes("plugin:part", None, bytes.to_vec(), &mut types)
-        .map_err(|e| PluginError::InvalidComponent(format!("invalid WebAssembly component: {e:#}"), None))?;
+    let package =
+        Package::from_bytes("plugin:part", None, bytes.to_vec(), &mut types).map_err(|e| {
+            PluginError::InvalidComponent(format!("invalid WebAssembly component: {e:#}"), None)
+        })?;
     let world = &types[package.ty()];
     let is_interface = |name: &str| name.contains(':') && name.contains('/');
     let imports: Vec<String> = world.imports.keys().cloned().collect();
     let plugin_imports = world
         .imports
         .iter()
-        .filter(|(n, k)| matches!(k, ItemKind::Instance(_)) && is_interface(n) && !is_host_import(n))
+        .filter(|(n, k)| {
+            matches!(k, ItemKind::Instance(_)) && is_interface(n) && !is_host_import(n)
+        })
         .map(|(n, _)| n.clone())
         .collect();
     let exports = world
@@ -88,7 +92,6 @@ pub fn interfaces(bytes: &[u8]) -> PluginResult<Interfaces> {
 /// An installed plugin that may provide interfaces: what install needs to link to it.
 pub struct Candidate {
     pub name: String,
-    pub deterministic: bool,
     /// The plugins it links to.
     pub providers: Vec<String>,
 }
@@ -104,7 +107,9 @@ pub struct Link {
 
 /// Parse the `links` install option: `{"acme:geo/distance": "geo", ...}`, keys with or without
 /// their version.
-pub fn parse_links_option(json: Option<&serde_json::Value>) -> PluginResult<BTreeMap<String, String>> {
+pub fn parse_links_option(
+    json: Option<&serde_json::Value>,
+) -> PluginResult<BTreeMap<String, String>> {
     let Some(json) = json else {
         return Ok(BTreeMap::new());
     };
@@ -153,8 +158,7 @@ pub fn choose(
     }
     let mut links = Vec::new();
     for import in plugin_imports {
-        let serving =
-            |exports: &[String]| exports.iter().find(|e| compatible(import, e)).cloned();
+        let serving = |exports: &[String]| exports.iter().find(|e| compatible(import, e)).cloned();
         let pick = chosen
             .get(import)
             .or_else(|| chosen.get(split_version(import).0));
@@ -168,14 +172,18 @@ pub fn choose(
             }
             let Some((_, exports)) = candidates.iter().find(|(c, _)| c.name == *provider) else {
                 return Err(PluginError::UndefinedPlugin(
-                    format!("links names plugin \"{provider}\" for {import}, but it is not installed"),
+                    format!(
+                        "links names plugin \"{provider}\" for {import}, but it is not installed"
+                    ),
                     Some("install the provider first".into()),
                 ));
             };
             let Some(export) = serving(exports) else {
                 return Err(PluginError::Link(
                     LinkFault::NoProvider,
-                    format!("plugin \"{provider}\" does not export {import} or a compatible version of it"),
+                    format!(
+                        "plugin \"{provider}\" does not export {import} or a compatible version of it"
+                    ),
                     Some(if exports.is_empty() {
                         format!("plugin \"{provider}\" exports no interface")
                     } else {
@@ -315,8 +323,14 @@ pub fn compose(
         graph.types_mut(),
     )
     .map_err(graph_err)?;
-    let export_names: Vec<String> = graph.types()[package.ty()].exports.keys().cloned().collect();
-    let importer_id = graph.register_package(package).map_err(|e| graph_err(e.into()))?;
+    let export_names: Vec<String> = graph.types()[package.ty()]
+        .exports
+        .keys()
+        .cloned()
+        .collect();
+    let importer_id = graph
+        .register_package(package)
+        .map_err(|e| graph_err(e.into()))?;
     let importer_inst = graph.instantiate(importer_id);
     let mut instances: HashMap<&str, wac_graph::NodeId> = HashMap::new();
     for link in links {
@@ -324,7 +338,10 @@ pub fn compose(
             Some(inst) => *inst,
             None => {
                 let bytes = provider_bytes.get(&link.provider).ok_or_else(|| {
-                    PluginError::Internal(format!("the bytes of plugin \"{}\" are missing", link.provider))
+                    PluginError::Internal(format!(
+                        "the bytes of plugin \"{}\" are missing",
+                        link.provider
+                    ))
                 })?;
                 let package = Package::from_bytes(
                     &format!("plugin:{}", link.provider.replace('_', "-")),
@@ -333,7 +350,9 @@ pub fn compose(
                     graph.types_mut(),
                 )
                 .map_err(graph_err)?;
-                let id = graph.register_package(package).map_err(|e| graph_err(e.into()))?;
+                let id = graph
+                    .register_package(package)
+                    .map_err(|e| graph_err(e.into()))?;
                 let inst = graph.instantiate(id);
                 instances.insert(&link.provider, inst);
                 inst
@@ -370,7 +389,9 @@ pub fn compose(
         let export = graph
             .alias_instance_export(importer_inst, &name)
             .map_err(|e| graph_err(e.into()))?;
-        graph.export(export, &name).map_err(|e| graph_err(e.into()))?;
+        graph
+            .export(export, &name)
+            .map_err(|e| graph_err(e.into()))?;
     }
     graph.encode(EncodeOptions::default()).map_err(|e| {
         PluginError::UnsatisfiedImport(
@@ -386,16 +407,40 @@ mod tests {
 
     #[test]
     fn versions_are_caret_compatible() {
-        assert!(compatible("acme:geo/distance@0.1.0", "acme:geo/distance@0.1.7"));
-        assert!(!compatible("acme:geo/distance@0.1.0", "acme:geo/distance@0.2.0"));
-        assert!(!compatible("acme:geo/distance@0.1.5", "acme:geo/distance@0.1.2"));
-        assert!(compatible("acme:geo/distance@1.2.0", "acme:geo/distance@1.9.0"));
-        assert!(!compatible("acme:geo/distance@1.2.0", "acme:geo/distance@2.0.0"));
-        assert!(!compatible("acme:geo/distance@0.0.1", "acme:geo/distance@0.0.2"));
+        assert!(compatible(
+            "acme:geo/distance@0.1.0",
+            "acme:geo/distance@0.1.7"
+        ));
+        assert!(!compatible(
+            "acme:geo/distance@0.1.0",
+            "acme:geo/distance@0.2.0"
+        ));
+        assert!(!compatible(
+            "acme:geo/distance@0.1.5",
+            "acme:geo/distance@0.1.2"
+        ));
+        assert!(compatible(
+            "acme:geo/distance@1.2.0",
+            "acme:geo/distance@1.9.0"
+        ));
+        assert!(!compatible(
+            "acme:geo/distance@1.2.0",
+            "acme:geo/distance@2.0.0"
+        ));
+        assert!(!compatible(
+            "acme:geo/distance@0.0.1",
+            "acme:geo/distance@0.0.2"
+        ));
         assert!(compatible("acme:geo/distance", "acme:geo/distance"));
         assert!(!compatible("acme:geo/distance", "acme:geo/distance@0.1.0"));
-        assert!(!compatible("acme:geo/distance@0.1.0", "acme:geo/area@0.1.0"));
-        assert!(!compatible("acme:geo/distance@0.1.0", "other:geo/distance@0.1.0"));
+        assert!(!compatible(
+            "acme:geo/distance@0.1.0",
+            "acme:geo/area@0.1.0"
+        ));
+        assert!(!compatible(
+            "acme:geo/distance@0.1.0",
+            "other:geo/distance@0.1.0"
+        ));
     }
 
     #[test]
@@ -409,7 +454,6 @@ mod tests {
         (
             Candidate {
                 name: name.into(),
-                deterministic: true,
                 providers: providers.iter().map(|p| p.to_string()).collect(),
             },
             exports.iter().map(|e| e.to_string()).collect(),
@@ -436,14 +480,23 @@ mod tests {
         assert_eq!(links[0].export, "acme:geo/distance@0.1.2");
         // None: refused.
         let old = cand("old", &[], &["acme:geo/distance@0.2.0"]);
-        assert_eq!(fault(choose("stores", &imports, &none, &[old])), LinkFault::NoProvider);
+        assert_eq!(
+            fault(choose("stores", &imports, &none, &[old])),
+            LinkFault::NoProvider
+        );
         // Two: ambiguous, unless links chooses (with or without the version).
         let (geo, geo2b) = (cand("geo", &[], &["acme:geo/distance@0.1.2"]), geo2);
         let both = [geo, geo2b];
-        assert_eq!(fault(choose("stores", &imports, &none, &both)), LinkFault::Ambiguous);
+        assert_eq!(
+            fault(choose("stores", &imports, &none, &both)),
+            LinkFault::Ambiguous
+        );
         let pick: BTreeMap<String, String> =
             [("acme:geo/distance".to_string(), "geo2".to_string())].into();
-        assert_eq!(choose("stores", &imports, &pick, &both).unwrap()[0].provider, "geo2");
+        assert_eq!(
+            choose("stores", &imports, &pick, &both).unwrap()[0].provider,
+            "geo2"
+        );
         // A choice that does not provide it, or a key that is not an import.
         let bad: BTreeMap<String, String> =
             [("acme:geo/distance".to_string(), "nope".to_string())].into();
@@ -460,9 +513,15 @@ mod tests {
         // A provider that links back to the importer, through another: a cycle.
         let a = cand("a", &["b"], &["acme:geo/distance@0.1.2"]);
         let b = cand("b", &["stores"], &[]);
-        assert_eq!(fault(choose("stores", &imports, &none, &[a, b])), LinkFault::Cycle);
+        assert_eq!(
+            fault(choose("stores", &imports, &none, &[a, b])),
+            LinkFault::Cycle
+        );
         let me: BTreeMap<String, String> =
             [("acme:geo/distance".to_string(), "stores".to_string())].into();
-        assert_eq!(fault(choose("stores", &imports, &me, &[])), LinkFault::Cycle);
+        assert_eq!(
+            fault(choose("stores", &imports, &me, &[])),
+            LinkFault::Cycle
+        );
     }
 }

@@ -226,19 +226,13 @@ pub(crate) fn fetch_bytes(name: &str) -> PluginResult<Vec<u8>> {
     } else {
         "SELECT bytes FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
     };
-    as_superuser(|| {
-        select_rows(
-            sql,
-            &[name.into()],
-            |row| row.get::<Vec<u8>>(1),
-        )
-    })?
-    .into_iter()
-    .flatten()
-    .next()
-    .ok_or_else(|| {
-        PluginError::UndefinedPlugin(format!("plugin \"{name}\" is not installed"), None)
-    })
+    as_superuser(|| select_rows(sql, &[name.into()], |row| row.get::<Vec<u8>>(1)))?
+        .into_iter()
+        .flatten()
+        .next()
+        .ok_or_else(|| {
+            PluginError::UndefinedPlugin(format!("plugin \"{name}\" is not installed"), None)
+        })
 }
 
 /// Resolve an installed plugin by name: from this backend's cache, or by reading the catalog
@@ -292,7 +286,11 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
     let (compiled, load) = load_component(&sha256, || fetch_bytes(name))?;
     crate::stats::log_load(name, &compiled, load);
     // A linked plugin whose provider reads the database imports the query interface too.
-    let reads_database = granted_query || compiled.imports.iter().any(|i| i.starts_with(QUERY_INTERFACE));
+    let reads_database = granted_query
+        || compiled
+            .imports
+            .iter()
+            .any(|i| i.starts_with(QUERY_INTERFACE));
     let exports = compiled.exports.iter().map(|e| e.name.clone()).collect();
     let counters = crate::stats::PluginCounters::new(name, version, exports, load);
     let resolved = Rc::new(ResolvedPlugin {

@@ -25,7 +25,14 @@ fn install_with_links(
     cost: default!(Option<f64>, "NULL"),
     rows: default!(Option<f64>, "NULL"),
     links: default!(Option<pgrx::JsonB>, "NULL"),
-) -> InstallRows {
+) -> TableIterator<
+    'static,
+    (
+        name!(function, String),
+        name!(export, String),
+        name!(sha256, String),
+    ),
+> {
     let capabilities: Vec<String> = capabilities
         .unwrap_or_default()
         .into_iter()
@@ -63,7 +70,14 @@ fn install_with_tuning(
     capabilities: default!(Option<Vec<Option<String>>>, "NULL"),
     cost: default!(Option<f64>, "NULL"),
     rows: default!(Option<f64>, "NULL"),
-) -> InstallRows {
+) -> TableIterator<
+    'static,
+    (
+        name!(function, String),
+        name!(export, String),
+        name!(sha256, String),
+    ),
+> {
     install_with_links(
         name,
         component,

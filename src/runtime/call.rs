@@ -48,12 +48,15 @@ struct LiveInstance {
     lxid: pg_sys::LocalTransactionId,
     /// Exports looked up so far, by index into `CompiledPlugin::exports`.
     funcs: Vec<Option<Func>>,
+    /// The plugin it runs for: two plugins installed from the same bytes (two importers of
+    /// one provider, say) never share an instance, nor the state in it.
+    plugin: Box<str>,
 }
 
 /// Instances are keyed by the address of the `CompiledPlugin` they were made from (export
 /// indexes belong to it; compiled plugins live as long as the backend), by role, and by
-/// whether the caller is deterministic (two plugins installed from the same bytes, one
-/// deterministic and one not, get different sandboxes).
+/// whether the caller is deterministic (a deterministic plugin's sandbox differs), and then
+/// by plugin name (`LiveInstance::plugin`).
 type InstanceKey = (usize, pg_sys::Oid, bool);
 
 /// Who makes a call: the plugin's name, for messages, and whether it was installed with
@@ -132,6 +135,7 @@ fn new_instance(compiled: &CompiledPlugin, caller: Caller<'_>) -> PluginResult<L
         instance,
         lxid: current_lxid(),
         funcs: vec![None; compiled.exports.len()],
+        plugin: caller.plugin.into(),
     })
 }
 
@@ -406,7 +410,9 @@ fn checkout(
         caller.deterministic,
     );
     let lxid = current_lxid();
-    let found = instances.iter().position(|(k, _)| *k == key);
+    let found = instances
+        .iter()
+        .position(|(k, live)| *k == key && *live.plugin == *caller.plugin);
     if let Some(i) = found
         && instances[i].1.lxid == lxid
     {

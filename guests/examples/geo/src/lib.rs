@@ -19,6 +19,10 @@ impl Guest for Geo {
         ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
     }
 
+    fn between(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
+        Self::distance(Point { x: ax, y: ay }, Point { x: bx, y: by })
+    }
+
     fn calls() -> u32 {
         CALLS.with(|c| c.get())
     }

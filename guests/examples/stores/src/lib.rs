@@ -1,7 +1,7 @@
 //! Example importer plugin: finds the nearest store with the distance another installed plugin
 //! provides (acme:geo/distance). wasm.install links it to that plugin.
 
-wit_bindgen::generate!({ world: "stores", path: "wit" });
+wit_bindgen::generate!({ world: "stores", path: "wit", generate_all });
 
 use acme::geo::distance::{self as geo, Point};
 use exports::acme::stores::finder::Guest;

@@ -15,6 +15,9 @@ class Distance(exports.Distance):
         _calls += 1
         return math.sqrt((a.x - b.x) ** 2 + (a.y - b.y) ** 2)
 
+    def between(self, ax: float, ay: float, bx: float, by: float) -> float:
+        return self.distance(api.Point(x=ax, y=ay), api.Point(x=bx, y=by))
+
     def calls(self) -> int:
         return _calls
 
