@@ -70,6 +70,8 @@ check "--link links an import to a named provider" \
     "$(run install stores "$(wasm stores)" --link acme:geo/distance=geo2) $(q "SELECT plugin || '|' || import || '|' || provider FROM wasm.links")"
 check "  and the importer calls it" equals "harbour@1.414" "$(q "SELECT stores.nearest_store(1, 1)")"
 check "a --link without = is bad usage (exit code 2)" equals 2 "$(run install stores2 "$(wasm stores)" --link geo)"
+check "uninstall of a provider with an importer is refused (2BP01)" equals "1 2BP01" "$(run uninstall geo2) $(state)"
+check "importer first, then the providers" equals "0 0 0" "$(run uninstall stores) $(run uninstall geo2) $(run uninstall geo)"
 check "a file that is not a component is refused with the server's SQLSTATE" \
     equals "1 $(cluster_psql "$port" cli -qAt -v VERBOSITY=sqlstate -c "SELECT wasm.install('junk', '\\x00010203')" 2>&1 | sed -n 's/^ERROR:  //p')" \
     "$(printf '\0\1\2\3' > "$dir/junk.wasm"; run install junk "$dir/junk.wasm") $(state)"
