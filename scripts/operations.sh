@@ -121,7 +121,7 @@ serial="SET max_parallel_workers_per_gather = 0;"
 for c in "typed scalar|sum(length(slugify.slugify(title)))" \
          "record result|sum(length((slugify.slug_post(ROW(title, 12))).slug)) FILTER (WHERE (slugify.slug_post(ROW(title, 12))).truncated)" \
          "aggregate (partial states serialized in workers, merged in the leader)|agg.mean(length(title)::float8)" \
-         "linked (an importer and its provider, composed)|sum(stores.between(i, 0, 0, length(title)))"; do
+         "linked (an importer and its provider, composed)|sum(stores.between(i, 0, 0, length(title))::numeric)"; do
     IFS='|' read -r kind expr <<<"$c"
     plan="$(qp -c "$parallel" -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT $expr FROM big" 2>&1 || true)"
     launched="$(sed -n 's/.*Workers Launched: \([0-9]*\).*/\1/p' <<<"$plan" | head -1)"
