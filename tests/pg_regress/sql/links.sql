@@ -7,11 +7,12 @@
 \set stores_bad `base64 -w0 "$PG_COMPONENT_WASM_DIR/stores-bad.wasm"`
 \set geo_cyclic `base64 -w0 "$PG_COMPONENT_WASM_DIR/geo-cyclic.wasm"`
 \set scalars `base64 -w0 "$PG_COMPONENT_WASM_DIR/scalars.wasm"`
+\set stores_query `base64 -w0 "$PG_COMPONENT_WASM_DIR/stores-query.wasm"`
 CREATE TEMP TABLE part (name text PRIMARY KEY, bytes bytea NOT NULL);
 INSERT INTO part VALUES ('geo', decode(:'geo', 'base64')), ('geo-py', decode(:'geo_py', 'base64')),
     ('stores', decode(:'stores', 'base64')), ('stores-py', decode(:'stores_py', 'base64')),
     ('stores-bad', decode(:'stores_bad', 'base64')), ('geo-cyclic', decode(:'geo_cyclic', 'base64')),
-    ('scalars', decode(:'scalars', 'base64'));
+    ('scalars', decode(:'scalars', 'base64')), ('stores-query', decode(:'stores_query', 'base64'));
 -- install(plugin, part, options): 'ok' or 'SQLSTATE: message'.
 CREATE FUNCTION pg_temp.install(plugin text, part_name text, options text DEFAULT '') RETURNS text
 LANGUAGE sql AS $$
@@ -50,6 +51,16 @@ COMMIT;
 
 -- A composition is deterministic only if every part is.
 SELECT pg_temp.install('stores_det', 'stores', 'deterministic => true');
+-- Capabilities are each plugin's own: an importer that reads the database needs the query
+-- grant itself, even when its provider has it; a provider gains nothing from its importer's.
+SELECT pg_temp.install('geo_q', 'geo', $$capabilities => '{query}'$$);
+SELECT pg_temp.install('sq', 'stores-query', $$links => '{"acme:geo/distance": "geo_q"}'$$);
+SELECT pg_temp.install('sq', 'stores-query', $$links => '{"acme:geo/distance": "geo_q"}', capabilities => '{query}'$$);
+SELECT sq.near_plus(3, 4, 'SELECT 10::int8');
+SELECT pg_temp.install('sq2', 'stores-query', $$links => '{"acme:geo/distance": "geo"}', capabilities => '{query}'$$);
+SELECT sq2.near_plus(6, 8, 'SELECT 1::int8');
+SELECT name, capabilities, links FROM wasm.plugins WHERE name IN ('geo', 'geo_q', 'sq', 'sq2') ORDER BY name;
+SELECT wasm.uninstall('sq'), wasm.uninstall('sq2'), wasm.uninstall('geo_q');
 -- A provider whose export has other types than the import: refused, naming the function.
 SELECT pg_temp.install('stores_bad', 'stores-bad');
 -- Several providers: ambiguous until links chooses one (with or without the version).
