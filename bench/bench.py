@@ -96,7 +96,7 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--wasm-dir", required=True)
-    ap.add_argument("--only", choices=["lookups", "triggers", "aggregates", "stats", "links"], help="run one part only")
+    ap.add_argument("--only", choices=["lookups", "triggers", "aggregates", "stats", "links", "work"], help="run one part only")
     args = ap.parse_args()
 
     psql(args.port, "postgres", "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench;")
@@ -115,6 +115,9 @@ def main():
         return
     if args.only == "links":
         link_overhead(args.port, args.wasm_dir, args.rows)
+        return
+    if args.only == "work":
+        real_work(args.port, args.wasm_dir, min(args.rows, 200_000))
         return
     wasm = base64.b64encode(open(f"{args.wasm_dir}/bench.wasm", "rb").read()).decode()
     t0 = time.perf_counter()
@@ -155,6 +158,7 @@ def main():
     aggregates(args.port, args.wasm_dir, args.rows)
     stats_overhead(args.port, args.wasm_dir, args.rows)
     link_overhead(args.port, args.wasm_dir, args.rows)
+    real_work(args.port, args.wasm_dir, min(args.rows, 200_000))
     memory(args.port, args.wasm_dir)
 
 
@@ -387,6 +391,134 @@ def link_overhead(port, wasm_dir, rows):
     print(f"| across one link: `stores.between(i, 0, 0, 1)` (stores calls geo's distance) | {linked:.0f} | "
           f"{linked / direct if direct > 0 else float('nan'):.2f}x |")
     print(f"| the link's own cost (difference) | {linked - direct:.0f} | |")
+    print()
+
+
+WORK_PEERS = r"""
+CREATE TABLE jobs AS SELECT i,
+    'The Quick Brown Fox #' || i || ': Jumps Over the Lazy Dog!' AS title,
+    'order ' || i || ' shipped 3 items at -' || (i % 97) || ' degrees on 2024-05-' || (1 + i % 28) AS note,
+    '  ' || CASE WHEN i % 10 = 0 THEN 'not an address ' || i ELSE 'User.' || i || '@Example.COM' END || ' ' AS email
+FROM generate_series(1, {rows}) i;
+CREATE TABLE blobs AS
+SELECT b, string_agg(format('item %s,%s,%s', b * 20 + l, l, l * 1.25), E'\n' ORDER BY l) AS blob
+FROM generate_series(1, {blobs}) b, generate_series(1, 20) l GROUP BY b;
+ANALYZE jobs, blobs;
+CREATE TYPE order_line AS (line int4, name text, qty int8, price float8);
+
+CREATE FUNCTION plpgsql_slugify(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN RETURN btrim(regexp_replace(lower(s), '[^a-z0-9]+', '-', 'g'), '-'); END $$;
+CREATE FUNCTION py_slugify(s text) RETURNS text LANGUAGE plpython3u IMMUTABLE AS $$
+import re
+return re.sub(r'[^a-z0-9]+', '-', s.lower()).strip('-')
+$$;
+CREATE FUNCTION sql_numbers(s text) RETURNS int8[] LANGUAGE sql IMMUTABLE AS
+$$ SELECT ARRAY(SELECT m[1]::int8 FROM regexp_matches(s, '(-?[0-9]+)', 'g') m) $$;
+CREATE FUNCTION py_numbers(s text) RETURNS int8[] LANGUAGE plpython3u IMMUTABLE AS $$
+import re
+return [int(x) for x in re.findall(r'-?[0-9]+', s)]
+$$;
+CREATE FUNCTION sql_email(e text) RETURNS text LANGUAGE sql IMMUTABLE AS
+$$ SELECT CASE WHEN lower(btrim(e)) ~ '^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{{2,}}$'
+               THEN lower(btrim(e)) END $$;
+CREATE FUNCTION py_email(e text) RETURNS text LANGUAGE plpython3u IMMUTABLE AS $$
+import re
+if "re" not in SD:
+    SD["re"] = re.compile(r'^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{{2,}}$')
+v = e.strip().lower()
+return v if SD["re"].match(v) else None
+$$;
+CREATE FUNCTION py_csv(blob text) RETURNS SETOF order_line LANGUAGE plpython3u IMMUTABLE AS $$
+out = []
+for i, l in enumerate(blob.split("\n")):
+    f = l.split(",")
+    if len(f) < 3:
+        continue
+    try:
+        out.append((i + 1, f[0].strip(), int(f[1]), float(f[2])))
+    except ValueError:
+        pass
+return out
+$$;
+CREATE FUNCTION py_sha256(s text) RETURNS text LANGUAGE plpython3u IMMUTABLE AS $$
+import hashlib
+return hashlib.sha256(s.encode()).hexdigest()
+$$;
+"""
+
+# (job, table, [(implementation, expression)], check): the first implementation is the plugin;
+# `check` counts the rows where an implementation's result differs from the plugin's.
+WORK_JOBS = [
+    ("slugify a title", "jobs", [
+        ("pg_component (Rust, slugify example)", "slugify.slugify(title)"),
+        ("PL/pgSQL (lower, regexp_replace, btrim)", "plpgsql_slugify(title)"),
+        ("PL/Python (re.sub)", "py_slugify(title)"),
+    ]),
+    ("extract all numbers from text", "jobs", [
+        ("pg_component (Rust regex)", "etl.extract_numbers(note)"),
+        ("SQL (regexp_matches)", "sql_numbers(note)"),
+        ("PL/Python (re.findall)", "py_numbers(note)"),
+    ]),
+    ("normalize and validate an e-mail address", "jobs", [
+        ("pg_component (Rust regex)", "etl.normalize_email(email)"),
+        ("SQL (lower, btrim, ~)", "sql_email(email)"),
+        ("PL/Python (re)", "py_email(email)"),
+    ]),
+    ("SHA-256 of a text, hex", "jobs", [
+        ("pg_component (Rust sha2)", "etl.sha256_hex(title)"),
+        ("built-in sha256() (C)", "encode(sha256(convert_to(title, 'UTF8')), 'hex')"),
+        ("PL/Python (hashlib)", "py_sha256(title)"),
+    ]),
+]
+
+CSV_JOB = [
+    ("pg_component (Rust, SETOF order_line)", "SELECT count(*), sum(x.qty) FROM blobs, etl.parse_csv(blob) x"),
+    ("SQL (string_to_table, split_part)",
+     "SELECT count(*), sum(x.qty) FROM blobs, LATERAL (SELECT split_part(l, ',', 1) AS name, "
+     "split_part(l, ',', 2)::int8 AS qty, split_part(l, ',', 3)::float8 AS price "
+     "FROM string_to_table(blob, E'\\n') l) x"),
+    ("PL/Python (SETOF order_line)", "SELECT count(*), sum(x.qty) FROM blobs, py_csv(blob) x"),
+]
+
+
+def real_work(port, wasm_dir, rows):
+    """Jobs users do, each against what a DBA would otherwise write, in one run: ns per row
+    over a bare scan of the same table, best of 3 in one warm session, and who wins."""
+    blobs = max(rows // 20, 1)
+    psql(port, "bench", WORK_PEERS.format(rows=rows, blobs=blobs))
+    for name, file in [("etl", "etl.wasm"), ("slugify", "slugify.wasm")]:
+        b64 = base64.b64encode(open(f"{wasm_dir}/{file}", "rb").read()).decode()
+        psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'), "
+                            f"deterministic => true, replace => true);")
+    print(f"### Real work ({rows} rows; CSV: {blobs} blobs of 20 lines)")
+    print()
+    print("| job | implementation | ns/row over scan | vs pg_component | rows differing from pg_component | who wins |")
+    print("|---|---|---:|---:|---:|---|")
+
+    def same(table, mine, theirs):
+        out = psql(port, "bench", f"SELECT count(*) FILTER (WHERE ({mine}) IS DISTINCT FROM ({theirs})) FROM {table};")
+        return int(out.split()[-3]) if "row" in out else int(re.findall(r"\d+", out)[0])
+
+    for job, table, impls in WORK_JOBS:
+        scan = time_query_on(port, table, "*", 3)
+        timed = [(name, (time_query_on(port, table, expr, 3) - scan) * 1e6 / rows, expr) for name, expr in impls]
+        best = min(timed, key=lambda t: t[1])[0]
+        mine = timed[0][1]
+        for name, ns, expr in timed:
+            diff = same(table, impls[0][1], expr)
+            print(f"| {job} | {name} | {ns:.0f} | {ns / mine if mine > 0 else float('nan'):.2f}x | {diff} | "
+                  f"{'**wins**' if name == best else ''} |")
+    timed = []
+    for name, query in CSV_JOB:
+        sql = "SET jit = off;\n" + (query + ";\n") * 4
+        out = psql(port, "bench", sql, timing=True)
+        ms = min(float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)[1:])
+        result = [l.strip() for l in psql(port, "bench", query + ";").splitlines() if "|" in l][-1]
+        timed.append((name, ms * 1e6 / (blobs * 20), result))
+    best = min(timed, key=lambda t: t[1])[0]
+    for name, ns, result in timed:
+        print(f"| parse a 20-line CSV blob into rows | {name} | {ns:.0f} per line | {ns / timed[0][1]:.2f}x | "
+              f"{'0' if result == timed[0][2] else 'count/sum differ: ' + result} | {'**wins**' if name == best else ''} |")
     print()
 
 
