@@ -54,10 +54,12 @@ impl Guest for Etl {
     }
 
     fn sha256_hex(text: String) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(text.as_bytes());
         let mut out = String::with_capacity(64);
         for b in digest {
-            out.push_str(&format!("{b:02x}"));
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
         }
         out
     }
