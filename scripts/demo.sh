@@ -52,4 +52,12 @@ CREATE TABLE post_slugs AS
     SELECT id, (slugify.slug_post(ROW(title, NULL))).slug, slugify.slugify_max(title, 12) AS short_slug
     FROM posts;
 SELECT * FROM post_slugs ORDER BY id;
+
+\echo 'plugins built from plugins: stores imports acme:geo/distance, which the installed geo exports'
+\set geo \`base64 -w0 "$PG_COMPONENT_WASM_DIR/geo.wasm"\`
+\set stores \`base64 -w0 "$PG_COMPONENT_WASM_DIR/stores.wasm"\`
+SELECT count(*) AS geo_functions FROM wasm.install('geo', decode(:'geo', 'base64'));
+SELECT count(*) AS stores_functions FROM wasm.install('stores', decode(:'stores', 'base64'));
+SELECT * FROM wasm.links;
+SELECT x, y, stores.nearest_store(x, y) FROM (VALUES (1.0, 1.0), (10.0, -4.0), (-5.0, 9.0)) v(x, y);
 SQL
