@@ -208,8 +208,10 @@ pub fn choose(
                     })
                 })
                 .collect();
-            match found.len() {
-                0 => {
+            let mut found = found.into_iter();
+            match (found.next(), found.next()) {
+                (Some(one), None) => one,
+                (None, _) => {
                     return Err(PluginError::Link(
                         LinkFault::NoProvider,
                         format!(
@@ -221,9 +223,12 @@ pub fn choose(
                         )),
                     ));
                 }
-                1 => found.into_iter().next().expect("one"),
-                _ => {
-                    let names: Vec<&str> = found.iter().map(|l| l.provider.as_str()).collect();
+                (Some(first), Some(second)) => {
+                    let names: Vec<String> = [first, second]
+                        .into_iter()
+                        .chain(found)
+                        .map(|l| l.provider)
+                        .collect();
                     return Err(PluginError::Link(
                         LinkFault::Ambiguous,
                         format!(
