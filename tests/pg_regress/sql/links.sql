@@ -61,6 +61,13 @@ SELECT pg_temp.install('sq2', 'stores-query', $$links => '{"acme:geo/distance": 
 SELECT sq2.near_plus(6, 8, 'SELECT 1::int8');
 SELECT name, capabilities, links FROM wasm.plugins WHERE name IN ('geo', 'geo_q', 'sq', 'sq2') ORDER BY name;
 SELECT wasm.uninstall('sq'), wasm.uninstall('sq2'), wasm.uninstall('geo_q');
+-- A replace that makes a deterministic importer's provider non-deterministic: refused,
+-- naming the importer; nothing changes.
+SELECT pg_temp.install('geo_d', 'geo', 'deterministic => true');
+SELECT pg_temp.install('stores_d', 'stores', $$deterministic => true, links => '{"acme:geo/distance": "geo_d"}'$$);
+SELECT pg_temp.install('geo_d', 'geo', 'replace => true');
+SELECT deterministic, stores_d.nearest_store(3, 3) FROM wasm.plugins WHERE name = 'geo_d';
+SELECT wasm.uninstall('stores_d'), wasm.uninstall('geo_d');
 -- A provider whose export has other types than the import: refused, naming the function.
 SELECT pg_temp.install('stores_bad', 'stores-bad');
 -- Several providers: ambiguous until links chooses one (with or without the version).
