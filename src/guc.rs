@@ -115,6 +115,16 @@ pub fn max_call_time() -> Option<Duration> {
     }
 }
 
+/// `wasm.max_call_time` in epoch ticks, rounded up and one more (a call armed just before a
+/// tick is never stopped early), if set.
+pub fn max_call_time_ticks() -> Option<u64> {
+    let tick = crate::runtime::EPOCH_TICK.as_millis() as u64;
+    match MAX_CALL_TIME_MS.get() {
+        ms if ms > 0 => Some((ms as u64).div_ceil(tick) + 1),
+        _ => None,
+    }
+}
+
 /// `wasm.max_component_size` in bytes.
 pub fn max_component_bytes() -> usize {
     (MAX_COMPONENT_SIZE_MB.get().max(1) as usize) << 20

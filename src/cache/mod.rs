@@ -10,7 +10,8 @@
 //! | `call::transform::LAST_TARGET` | the last `wasm_transform` target | plugin, export | [`generation`] |
 //! | `ResolvedPlugin::checked` | the role that passed the USAGE check | role | [`generation`] |
 //! | `runtime::plugin::COMPILED` | compiled components | sha256 | never (content-addressed) |
-//! | `runtime::call::INSTANCES` | live instances | compiled component, role, determinism | end of transaction; install, replace, uninstall; a trap |
+//! | `runtime::call::INSTANCES` | live instances | compiled component, role, determinism, plugin, call depth | end of transaction; install, replace, uninstall; a trap |
+//! | `ResolvedPlugin::hint` | the instance the plugin's last call used | role, transaction | `SLOTS_GENERATION` (any instance leaving `INSTANCES`) |
 //! | `runtime::cache` (disk) | serialized compiled code | database, sha256, engine | see `runtime::cache` |
 //!
 //! [`generation`] is bumped by every invalidation that can make a binding stale: `wasm.plugins`
@@ -19,28 +20,37 @@
 //! generation they were made in, so a stale entry is never used, and nothing is freed inside a
 //! callback but the resolved plugins.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
+/// Bumped whenever the catalog changes; holders of resolved functions compare it. A process
+/// global, not a thread-local: a backend is single-threaded, every call reads it, and a
+/// thread-local in a shared library costs a `__tls_get_addr` call per read.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Bump [`GENERATION`].
+fn bump() {
+    GENERATION.fetch_add(1, Relaxed);
+}
+
 thread_local! {
-    /// Bumped whenever the catalog changes; holders of resolved functions compare it.
-    static GENERATION: Cell<u64> = const { Cell::new(0) };
     /// Relations whose row types bindings convert through.
     static BOUND_RELATIONS: RefCell<HashSet<pg_sys::Oid>> = RefCell::new(HashSet::new());
 }
 
 /// The catalog generation: changes whenever a cached resolution may be stale.
 pub fn generation() -> u64 {
-    GENERATION.with(|g| g.get())
+    GENERATION.load(Relaxed)
 }
 
 /// Forget every cached plugin resolution of this backend.
 pub fn invalidate_local() {
     crate::catalog::forget_resolved();
-    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+    bump();
 }
 
 #[pg_guard]
@@ -50,7 +60,7 @@ unsafe extern "C-unwind" fn relcache_callback(_arg: pg_sys::Datum, relid: pg_sys
         invalidate_local();
     } else if BOUND_RELATIONS.with(|b| b.borrow().contains(&relid)) {
         // A composite type (or table row type) a binding converts through changed.
-        GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+        bump();
     }
 }
 
@@ -64,7 +74,7 @@ pub fn depend_on_relation(relid: pg_sys::Oid) {
 
 #[pg_guard]
 unsafe extern "C-unwind" fn proc_callback(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
-    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+    bump();
 }
 
 /// Register the invalidation callbacks; called once per backend from `_PG_init`.

@@ -6,7 +6,8 @@ use pgrx::prelude::*;
 use wasmtime::component::Val;
 
 use crate::convert::datum::{
-    array_elements, datum_to_val, int8_array_slice, string_to_datum, val_to_datum,
+    array_elements, datum_to_val, int8_array_slice, string_to_datum, text_arg, text_datum,
+    val_to_datum,
 };
 use crate::error::{PluginError, PluginResult};
 use crate::mapping::FastPath;
@@ -59,7 +60,8 @@ unsafe fn call_fast(
         export: label,
     };
     let plugin = &bound.plugin;
-    let Some(out) = call_scalar(plugin.caller(), &plugin.compiled, bound.export, input) else {
+    let Some(out) = call_scalar(plugin.caller(), &plugin.compiled, bound.export, input, true)
+    else {
         return Ok(Fast::Dynamic);
     };
     let datum = match out? {
@@ -70,7 +72,8 @@ unsafe fn call_fast(
             .expect("invariant: float8 always has a datum"),
         ScalarOut::Bool(r) => pg_sys::Datum::from(r),
         ScalarOut::Str(r) | ScalarOut::OptStr(Some(r)) => string_to_datum(&r, &result)?,
-        ScalarOut::OptStr(None) => return Ok(Fast::Null),
+        ScalarOut::Text(t) | ScalarOut::OptText(Some(t)) => text_datum(t, &result)?,
+        ScalarOut::OptStr(None) | ScalarOut::OptText(None) => return Ok(Fast::Null),
     };
     Ok(Fast::Value(datum))
 }
@@ -91,7 +94,7 @@ unsafe fn scalar_args(fast: FastPath, args: &[pg_sys::NullableDatum]) -> ScalarA
         FastPath::F64F64ToF64 => ScalarArg::F64F64(float(0), float(1)),
         FastPath::StrToStr | FastPath::StrToBool | FastPath::StrToS64 | FastPath::StrToOptStr => {
             // SAFETY: a non-null text datum (the caller's contract), borrowed for the call.
-            ScalarArg::Str(unsafe { <&str>::from_datum(arg(0), false) }.unwrap_or_default())
+            ScalarArg::Str(unsafe { text_arg(arg(0)) })
         }
         // The set paths and the dynamic one never come here.
         FastPath::Dynamic | FastPath::StrListToStrSet | FastPath::S64ListToS64Set => {

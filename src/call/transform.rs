@@ -107,7 +107,7 @@ pub fn transform(
         json_args(&what, params, &input)?
     };
     let result = match scalar_arg(&args)
-        .and_then(|a| call_scalar(resolved.caller(), &resolved.compiled, index, a))
+        .and_then(|a| call_scalar(resolved.caller(), &resolved.compiled, index, a, false))
     {
         Some(typed) => Some(match typed? {
             ScalarOut::I64(r) => Val::S64(r),
@@ -116,6 +116,11 @@ pub fn transform(
             ScalarOut::Bool(r) => Val::Bool(r),
             ScalarOut::Str(r) => Val::String(r),
             ScalarOut::OptStr(r) => Val::Option(r.map(|s| Box::new(Val::String(s)))),
+            ScalarOut::Text(_) | ScalarOut::OptText(_) => {
+                return Err(PluginError::Internal(format!(
+                    "{what}: a text datum came back where a string was asked for"
+                )));
+            }
         }),
         None => call_export(resolved.caller(), &resolved.compiled, index, &args)?,
     };

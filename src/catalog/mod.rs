@@ -39,6 +39,8 @@ pub struct ResolvedPlugin {
     pub counters: Rc<crate::stats::PluginCounters>,
     /// The plugins it is composed with (`plugin "geo" for acme:geo/distance@0.1.0`), or empty.
     pub links: String,
+    /// Where its calls found their instance last.
+    pub hint: crate::runtime::call::InstanceHint,
 }
 
 impl ResolvedPlugin {
@@ -49,6 +51,7 @@ impl ResolvedPlugin {
             deterministic: self.deterministic,
             counters: crate::guc::track_stats().then_some(&*self.counters),
             links: &self.links,
+            hint: Some(&self.hint),
         }
     }
 }
@@ -302,6 +305,7 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
         checked: Cell::new((pg_sys::Oid::INVALID, u64::MAX)),
         counters,
         links,
+        hint: Default::default(),
     });
     PLUGINS.with(|p| p.borrow_mut().insert(name.to_string(), resolved.clone()));
     Ok(resolved)

@@ -13,6 +13,7 @@ use crate::convert::json::{json_to_val, val_to_json};
 use crate::convert::plan::{Conv, FieldConv, RowDesc};
 use crate::error::{PluginError, PluginResult, ValueFault};
 use crate::mapping::WitType;
+use crate::runtime::text::PgText;
 
 /// "<parent>, element <n>" (1-based, as SQL arrays count), formatted only when needed.
 struct ElementLabel<'a> {
@@ -573,6 +574,61 @@ pub fn string_to_datum(s: &str, what: &dyn Display) -> PluginResult<pg_sys::Datu
     }
     s.into_datum()
         .ok_or_else(|| PluginError::Internal(format!("{what}: could not make a text value")))
+}
+
+/// A non-null `text` argument as `&str`, borrowed for the call: read in place, with no FFI
+/// call, when it is stored inline and uncompressed in a UTF-8 database (the per-row case);
+/// through pgrx's detoasting and checks otherwise.
+///
+/// # Safety
+/// `datum` must be a non-null `text` (or `varchar`) datum valid for `'a`.
+pub unsafe fn text_arg<'a>(datum: pg_sys::Datum) -> &'a str {
+    use pgrx::varlena::{varatt_is_1b, varatt_is_1b_e, varatt_is_4b_u};
+    let v = datum.cast_mut_ptr::<pg_sys::varlena>().cast_const();
+    // SAFETY: a valid varlena (the caller's contract); its header says how it is stored.
+    unsafe {
+        if utf8_server() && (varatt_is_4b_u(v) || (varatt_is_1b(v) && !varatt_is_1b_e(v))) {
+            // An inline, uncompressed value of a UTF-8 database is valid UTF-8.
+            return std::str::from_utf8_unchecked(pgrx::varlena::varlena_to_byte_slice(v));
+        }
+        <&str>::from_datum(datum, false).unwrap_or_default()
+    }
+}
+
+/// Whether the database encoding is UTF-8 (it cannot change while a backend runs).
+fn utf8_server() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    static UTF8: AtomicU8 = AtomicU8::new(0);
+    match UTF8.load(Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            // SAFETY: reads the backend's database encoding, set before any SQL runs.
+            let utf8 = unsafe { pg_sys::GetDatabaseEncoding() } == pg_sys::pg_enc::PG_UTF8 as i32;
+            UTF8.store(if utf8 { 1 } else { 2 }, Relaxed);
+            utf8
+        }
+    }
+}
+
+/// A guest string lifted into a `text` ([`PgText`]) as a datum: a NUL character is 22021, as
+/// in [`string_to_datum`].
+pub fn text_datum(text: PgText, what: &dyn Display) -> PluginResult<pg_sys::Datum> {
+    match text {
+        PgText::Text(ptr) => Ok(pg_sys::Datum::from(ptr)),
+        PgText::Nul => Err(PluginError::bad_value(
+            ValueFault::NotUnicode,
+            format!(
+                "{what}: the guest returned a string containing a NUL character, which text cannot hold"
+            ),
+        )),
+        PgText::TooLarge(len) => Err(PluginError::bad_value(
+            ValueFault::TooLarge,
+            format!(
+                "{what}: the guest returned a string of {len} bytes, too large for a text value"
+            ),
+        )),
+    }
 }
 
 /// Convert a component result value to a SQL datum as `conv` plans; `None` is SQL NULL.

@@ -2,7 +2,9 @@
 //! trap, interrupted by Postgres' cancel, `statement_timeout` and the per-call time limit, and
 //! guest output flushed to the server log after every call.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use pgrx::pg_guard;
@@ -15,6 +17,7 @@ use wasmtime::{Store, UpdateDeadline};
 use super::host::HostState;
 use super::plugin::CompiledPlugin;
 use super::runtime;
+use super::text::PgText;
 use crate::error::{PluginError, PluginResult, TrapKind, render_chain};
 use crate::guc;
 use crate::mapping::FastPath;
@@ -39,25 +42,99 @@ impl std::fmt::Display for Stop {
 
 impl std::error::Error for Stop {}
 
-/// A live instance of one component for one role in one transaction.
+/// A live instance of one component: its store, and its exports looked up so far.
 struct LiveInstance {
-    /// Unique in the backend: resource handles (aggregate states) name their instance by it.
-    id: u64,
     store: Store<HostState>,
     instance: Instance,
-    lxid: pg_sys::LocalTransactionId,
     /// Exports looked up so far, by index into `CompiledPlugin::exports`.
     funcs: Vec<Option<Func>>,
-    /// The plugin it runs for: two plugins installed from the same bytes (two importers of
-    /// one provider, say) never share an instance, nor the state in it.
-    plugin: Box<str>,
 }
 
 /// Instances are keyed by the address of the `CompiledPlugin` they were made from (export
 /// indexes belong to it; compiled plugins live as long as the backend), by role, and by
 /// whether the caller is deterministic (a deterministic plugin's sandbox differs), and then
-/// by plugin name (`LiveInstance::plugin`).
+/// by plugin name (`Slot::plugin`).
 type InstanceKey = (usize, pg_sys::Oid, bool);
+
+/// One live instance for one plugin and role in one transaction, at one call depth, and
+/// what finds it.
+struct Slot {
+    /// Unique in the backend: resource handles (aggregate states) name their instance by it.
+    id: u64,
+    key: InstanceKey,
+    /// The plugin it runs for: two plugins installed from the same bytes (two importers of
+    /// one provider, say) never share an instance, nor the state in it.
+    plugin: Box<str>,
+    lxid: pg_sys::LocalTransactionId,
+    /// The call depth it serves ([`DEPTH`]): a guest query that calls a wasm function runs it
+    /// on an instance of the next depth, never re-entering the calling one.
+    depth: u32,
+    /// In a call (or being instantiated): never entered again until it returns.
+    busy: Cell<bool>,
+    /// Its linear memory after its last call, for `wasm.backend_stats()`.
+    memory: Cell<usize>,
+    /// Entered only while `busy` is set, by the call that set it.
+    live: UnsafeCell<LiveInstance>,
+}
+
+/// Where a plugin's calls found their instance last. Checked on every call against the role,
+/// the transaction, the call depth and [`SLOTS_GENERATION`] (`SET ROLE` between rows, a new
+/// transaction, a discarded instance), it spares a run of rows the search of [`INSTANCES`].
+/// Kept per resolved plugin, whose name, compiled code and determinism make the rest of the
+/// key.
+pub struct InstanceHint {
+    slot: Cell<*const Slot>,
+    generation: Cell<u64>,
+    role: Cell<pg_sys::Oid>,
+    lxid: Cell<pg_sys::LocalTransactionId>,
+}
+
+impl std::fmt::Debug for InstanceHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceHint")
+            .field("generation", &self.generation.get())
+            .field("role", &self.role.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for InstanceHint {
+    fn default() -> Self {
+        InstanceHint {
+            slot: Cell::new(std::ptr::null()),
+            generation: Cell::new(u64::MAX),
+            role: Cell::new(pg_sys::Oid::INVALID),
+            lxid: Cell::new(0),
+        }
+    }
+}
+
+impl InstanceHint {
+    /// The slot it remembers, if still this role's and this transaction's and still live.
+    fn get(&self, role: pg_sys::Oid, lxid: pg_sys::LocalTransactionId) -> Option<Rc<Slot>> {
+        if self.generation.get() != SLOTS_GENERATION.load(Relaxed)
+            || self.role.get() != role
+            || self.lxid.get() != lxid
+        {
+            return None;
+        }
+        let slot = self.slot.get();
+        // SAFETY: the generation is unchanged since `set`, so the slot is still in
+        // INSTANCES, which holds a strong reference to it; we take one more.
+        let slot = unsafe {
+            Rc::increment_strong_count(slot);
+            Rc::from_raw(slot)
+        };
+        (!slot.busy.get()).then_some(slot)
+    }
+
+    fn set(&self, slot: &Rc<Slot>, role: pg_sys::Oid) {
+        self.slot.set(Rc::as_ptr(slot));
+        self.generation.set(SLOTS_GENERATION.load(Relaxed));
+        self.role.set(role);
+        self.lxid.set(slot.lxid);
+    }
+}
 
 /// Who makes a call: the plugin's name, for messages, and whether it was installed with
 /// `deterministic => true` (its instances see a frozen monotonic clock).
@@ -72,14 +149,23 @@ pub struct Caller<'a> {
     /// The plugins it is composed with, for its errors (`plugin "geo" for acme:geo/...`), or
     /// empty: a trap may come from any part.
     pub links: &'a str,
+    /// Where its calls found their instance last.
+    pub hint: Option<&'a InstanceHint>,
 }
 
 thread_local! {
     /// A backend holds few live instances (one per plugin and role in use); a short list is
-    /// faster to search than a hash map on the per-row path.
-    static INSTANCES: RefCell<Vec<(InstanceKey, LiveInstance)>> = const { RefCell::new(Vec::new()) };
-    static NEXT_INSTANCE_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+    /// searched when a plugin's [`InstanceHint`] misses.
+    static INSTANCES: RefCell<Vec<Rc<Slot>>> = const { RefCell::new(Vec::new()) };
 }
+
+/// Bumped whenever a slot leaves [`INSTANCES`]: hints made before are stale. This and the
+/// counters below are process globals rather than thread-locals: a backend runs SQL on one
+/// thread, and a thread-local in a shared library costs a `__tls_get_addr` call per touch.
+static SLOTS_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// How many guest calls are in progress on the stack (a guest query can call wasm functions).
+static DEPTH: AtomicU32 = AtomicU32::new(0);
+static NEXT_INSTANCE_ID: AtomicU64 = AtomicU64::new(1);
 
 fn current_lxid() -> pg_sys::LocalTransactionId {
     // SAFETY: MyProc is set for every backend before any SQL function runs.
@@ -115,11 +201,7 @@ fn new_instance(compiled: &CompiledPlugin, caller: Caller<'_>) -> PluginResult<L
         if interrupt_pending() {
             return Err(wasmtime::Error::new(Stop::Interrupt));
         }
-        if ctx
-            .data()
-            .call_deadline
-            .is_some_and(|d| Instant::now() >= d)
-        {
+        if ctx.data().call_limit.is_some_and(|l| l.passed()) {
             return Err(wasmtime::Error::new(Stop::CallTime));
         }
         Ok(UpdateDeadline::Continue(1))
@@ -130,12 +212,9 @@ fn new_instance(compiled: &CompiledPlugin, caller: Caller<'_>) -> PluginResult<L
         .instantiate(&mut store)
         .map_err(|e| trap_error(&e, "instantiation"))?;
     Ok(LiveInstance {
-        id: NEXT_INSTANCE_ID.with(|n| n.replace(n.get() + 1)),
         store,
         instance,
-        lxid: current_lxid(),
         funcs: vec![None; compiled.exports.len()],
-        plugin: caller.plugin.into(),
     })
 }
 
@@ -145,10 +224,11 @@ fn max_handles() -> usize {
     (guc::max_memory_bytes() / 64).max(100_000)
 }
 
-/// Arm the epoch deadline and the per-call time limit for the next call.
+/// Arm the epoch deadline and the per-call time limit for the next call (no clock read: the
+/// limit counts epoch ticks).
 fn arm_deadline(store: &mut Store<HostState>) {
     store.set_epoch_deadline(1);
-    store.data_mut().call_deadline = guc::max_call_time().map(|l| Instant::now() + l);
+    store.data_mut().call_limit = guc::max_call_time_ticks().map(super::host::CallLimit::from_now);
 }
 
 fn trap_error(err: &wasmtime::Error, what: &str) -> PluginError {
@@ -282,17 +362,8 @@ fn run_on<T>(
             caller.plugin, compiled.exports[export].name
         )
     };
-    let mut instances = INSTANCES.with(|m| m.take());
-    let slot = match checkout(&mut instances, caller, compiled) {
-        Ok(slot) => slot,
-        Err(err) => {
-            INSTANCES.with(|m| m.replace(instances));
-            return Err(rename_trap(err, &what()));
-        }
-    };
-    let live = &mut instances[slot].1;
-    if expected.is_some_and(|id| id != live.id) {
-        INSTANCES.with(|m| m.replace(instances));
+    let slot = instance_for(caller, compiled).map_err(|err| rename_trap(err, &what()))?;
+    if expected.is_some_and(|id| id != slot.id) {
         return Err(PluginError::NotSupported(
             format!(
                 "{}: the state it was called with belongs to an instance that is gone (discarded after a trap, or another role's)",
@@ -301,13 +372,11 @@ fn run_on<T>(
             None,
         ));
     }
-    let id = live.id;
+    let call = InCall::enter(&slot);
+    // SAFETY: `call` marked the slot busy, so nothing else enters it until it is dropped.
+    let live = unsafe { call.live() };
     arm_deadline(&mut live.store);
-    live.store
-        .data_mut()
-        .set_max_memory(guc::max_memory_bytes());
     let Some(func) = export_func(live, compiled, export) else {
-        INSTANCES.with(|m| m.replace(instances));
         return Err(PluginError::Internal(format!(
             "{} is missing from the instance",
             what()
@@ -315,24 +384,22 @@ fn run_on<T>(
     };
     let timed = caller.counters.is_some_and(|c| c.call(export)) || guc::log_calls_over().is_some();
     let started = timed.then(Instant::now);
-    let outcome = f(&mut live.store, func, id);
+    let outcome = f(&mut live.store, func, slot.id);
     if let Some(started) = started {
         observe_time(caller, compiled, export, started);
     }
+    let memory = live.store.data().limits.current;
+    slot.memory.set(memory);
     if let Some(c) = caller.counters {
-        c.memory(live.store.data().limits.current);
+        c.memory(memory);
     }
     let stderr = report_output(caller.plugin, live);
+    drop(call);
     match outcome {
-        Ok(v) => {
-            INSTANCES.with(|m| m.replace(instances));
-            Ok(v)
-        }
+        Ok(v) => Ok(v),
         Err(e) => {
             // The store may be mid-update after a trap: never enter it again.
-            let memory = live.store.data().limits.current;
-            instances.swap_remove(slot);
-            INSTANCES.with(|m| m.replace(instances));
+            forget_slot(&slot);
             let what = if caller.links.is_empty() {
                 what()
             } else {
@@ -349,6 +416,42 @@ fn run_on<T>(
             }
             Err(err)
         }
+    }
+}
+
+/// A call in progress on a slot: marks it busy and one call deeper, and undoes both when
+/// dropped (on every exit, a panic's unwinding included).
+struct InCall<'a> {
+    slot: &'a Slot,
+    depth: u32,
+}
+
+impl<'a> InCall<'a> {
+    fn enter(slot: &'a Slot) -> InCall<'a> {
+        debug_assert!(!slot.busy.get(), "an instance is never re-entered");
+        slot.busy.set(true);
+        InCall {
+            slot,
+            depth: DEPTH.fetch_add(1, Relaxed),
+        }
+    }
+
+    /// The slot's instance.
+    ///
+    /// # Safety
+    /// Only one reference from it may be live at a time (the slot is busy: no other call
+    /// takes one).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn live(&self) -> &'a mut LiveInstance {
+        // SAFETY: as the contract says; `busy` keeps every other call out.
+        unsafe { &mut *self.slot.live.get() }
+    }
+}
+
+impl Drop for InCall<'_> {
+    fn drop(&mut self) {
+        self.slot.busy.set(false);
+        DEPTH.store(self.depth, Relaxed);
     }
 }
 
@@ -383,61 +486,90 @@ fn log_discard(err: &PluginError, memory: usize) {
     }
 }
 
-/// The linear memory of this backend's live instances of `compiled`, in bytes.
+/// The linear memory of this backend's live instances of `compiled`, in bytes, after their
+/// last calls.
 pub fn live_memory(compiled: &CompiledPlugin) -> u64 {
     let key = compiled as *const CompiledPlugin as usize;
     INSTANCES.with(|m| {
-        m.try_borrow().map_or(0, |list| {
-            list.iter()
-                .filter(|(k, _)| k.0 == key)
-                .map(|(_, l)| l.store.data().limits.current as u64)
-                .sum()
-        })
+        m.borrow()
+            .iter()
+            .filter(|s| s.key.0 == key)
+            .map(|s| s.memory.get() as u64)
+            .sum()
     })
 }
 
-/// The slot in `instances` of this role's instance of `compiled` for this transaction: the
-/// one there, else a fresh one (replacing one from an earlier transaction). If instantiating
-/// fails, the earlier one is gone too.
+/// This role's instance of `compiled` for this transaction at the current call depth: the
+/// one the caller's hint remembers (the per-row case), else the one in [`INSTANCES`], else a
+/// fresh one (replacing one from an earlier transaction).
+fn instance_for(caller: Caller<'_>, compiled: &CompiledPlugin) -> PluginResult<Rc<Slot>> {
+    let role = crate::catalog::acl::current_role();
+    let lxid = current_lxid();
+    let depth = DEPTH.load(Relaxed);
+    // Only outermost calls use hints: they are the per-row case, and a hint is one slot.
+    let hint = caller.hint.filter(|_| depth == 0);
+    if let Some(slot) = hint.and_then(|h| h.get(role, lxid)) {
+        return Ok(slot);
+    }
+    let slot = checkout(caller, compiled, role, lxid, depth)?;
+    if let Some(h) = hint {
+        h.set(&slot, role);
+    }
+    Ok(slot)
+}
+
+/// [`instance_for`] without a hint: search [`INSTANCES`], or instantiate. The list is not
+/// borrowed while the guest's start code runs (it may query, and the query call plugins).
 fn checkout(
-    instances: &mut Vec<(InstanceKey, LiveInstance)>,
     caller: Caller<'_>,
     compiled: &CompiledPlugin,
-) -> PluginResult<usize> {
+    role: pg_sys::Oid,
+    lxid: pg_sys::LocalTransactionId,
+    depth: u32,
+) -> PluginResult<Rc<Slot>> {
     let key = (
         compiled as *const CompiledPlugin as usize,
-        crate::catalog::acl::current_role(),
+        role,
         caller.deterministic,
     );
-    let lxid = current_lxid();
-    let found = instances
-        .iter()
-        .position(|(k, live)| *k == key && *live.plugin == *caller.plugin);
-    if let Some(i) = found
-        && instances[i].1.lxid == lxid
-    {
-        return Ok(i);
+    let found = INSTANCES.with(|m| {
+        let mut list = m.borrow_mut();
+        let i = list.iter().position(|s| {
+            s.key == key && s.depth == depth && !s.busy.get() && *s.plugin == *caller.plugin
+        })?;
+        if list[i].lxid == lxid {
+            return Some(list[i].clone());
+        }
+        // From an earlier transaction.
+        list.swap_remove(i);
+        SLOTS_GENERATION.fetch_add(1, Relaxed);
+        None
+    });
+    if let Some(slot) = found {
+        return Ok(slot);
     }
-    // A new transaction (or a first call): a fresh instance.
-    let fresh = match new_instance(compiled, caller) {
-        Ok(fresh) => fresh,
-        Err(err) => {
-            if let Some(i) = found {
-                instances.swap_remove(i);
-            }
-            return Err(err);
-        }
-    };
-    Ok(match found {
-        Some(i) => {
-            instances[i].1 = fresh;
-            i
-        }
-        None => {
-            instances.push((key, fresh));
-            instances.len() - 1
-        }
-    })
+    // Instantiation may run guest code: it counts as a call one level down.
+    DEPTH.store(depth + 1, Relaxed);
+    let fresh = new_instance(compiled, caller);
+    DEPTH.store(depth, Relaxed);
+    let slot = Rc::new(Slot {
+        id: NEXT_INSTANCE_ID.fetch_add(1, Relaxed),
+        key,
+        plugin: caller.plugin.into(),
+        lxid,
+        depth,
+        busy: Cell::new(false),
+        memory: Cell::new(0),
+        live: UnsafeCell::new(fresh?),
+    });
+    INSTANCES.with(|m| m.borrow_mut().push(slot.clone()));
+    Ok(slot)
+}
+
+/// Take `slot` out of [`INSTANCES`] (after a trap): no call finds it again.
+fn forget_slot(slot: &Rc<Slot>) {
+    INSTANCES.with(|m| m.borrow_mut().retain(|s| !Rc::ptr_eq(s, slot)));
+    SLOTS_GENERATION.fetch_add(1, Relaxed);
 }
 
 /// Export number `export`'s function in `live`, looked up once per instance.
@@ -563,20 +695,25 @@ where
 /// done when that instance is gone (after a trap, or at the end of its transaction) or in
 /// use: it frees its states with itself.
 pub fn drop_state(state: StateHandle) {
-    INSTANCES.with(|m| {
-        let Ok(mut list) = m.try_borrow_mut() else {
-            return;
-        };
-        let Some(i) = list.iter().position(|(_, l)| l.id == state.instance) else {
-            return;
-        };
-        let live = &mut list[i].1;
-        arm_deadline(&mut live.store);
-        if state.resource.resource_drop(&mut live.store).is_err() {
-            // A destructor that traps leaves the store mid-update: never enter it again.
-            list.swap_remove(i);
-        }
+    let slot = INSTANCES.with(|m| {
+        m.borrow()
+            .iter()
+            .find(|s| s.id == state.instance && !s.busy.get())
+            .cloned()
     });
+    let Some(slot) = slot else {
+        return;
+    };
+    let call = InCall::enter(&slot);
+    // SAFETY: `call` marked the slot busy, so nothing else enters it until it is dropped.
+    let live = unsafe { call.live() };
+    arm_deadline(&mut live.store);
+    let dropped = state.resource.resource_drop(&mut live.store);
+    drop(call);
+    if dropped.is_err() {
+        // A destructor that traps leaves the store mid-update: never enter it again.
+        forget_slot(&slot);
+    }
 }
 
 /// The argument of a scalar fast-path call (see [`FastPath`]), already in Rust form.
@@ -598,16 +735,21 @@ pub enum ScalarOut {
     Bool(bool),
     Str(String),
     OptStr(Option<String>),
+    /// A string lifted straight into a `text` (when the caller asked for one).
+    Text(PgText),
+    OptText(Option<PgText>),
 }
 
 /// Call a scalar fast-path export through wasmtime's typed API, skipping dynamic values; the
-/// one place that knows which Rust types each [`FastPath`] lowers and lifts. `None` when the
-/// export has no scalar fast path or `arg` does not fit it.
+/// one place that knows which Rust types each [`FastPath`] lowers and lifts. A string result
+/// comes back as a `text` datum when `as_text`, else as a `String`. `None` when the export
+/// has no scalar fast path or `arg` does not fit it.
 pub fn call_scalar(
     caller: Caller<'_>,
     compiled: &CompiledPlugin,
     export: usize,
     arg: ScalarArg<'_>,
+    as_text: bool,
 ) -> Option<PluginResult<ScalarOut>> {
     use FastPath as F;
     use ScalarArg as A;
@@ -619,9 +761,15 @@ pub fn call_scalar(
         (F::F64F64ToF64, A::F64F64(a, b)) => {
             call_typed(p, c, e, (a, b)).map(|(r,)| ScalarOut::F64(r))
         }
+        (F::StrToStr, A::Str(s)) if as_text => {
+            call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Text(r))
+        }
         (F::StrToStr, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Str(r)),
         (F::StrToBool, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::Bool(r)),
         (F::StrToS64, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::I64(r)),
+        (F::StrToOptStr, A::Str(s)) if as_text => {
+            call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::OptText(r))
+        }
         (F::StrToOptStr, A::Str(s)) => call_typed(p, c, e, (s,)).map(|(r,)| ScalarOut::OptStr(r)),
         _ => return None,
     })
@@ -672,8 +820,10 @@ fn rename_trap(err: PluginError, what: &str) -> PluginError {
 /// Drop every live instance of this backend (at the end of each transaction, after an install
 /// or uninstall, and in tests).
 pub fn discard_instances() {
-    // An instance's stores, memories and tables are freed here, not at the next call.
+    // An instance's stores, memories and tables are freed here, not at the next call (a
+    // call in progress, if any, holds on to its own until it returns).
     drop(INSTANCES.with(|m| m.take()));
+    SLOTS_GENERATION.fetch_add(1, Relaxed);
 }
 
 #[pg_guard]
@@ -691,6 +841,8 @@ unsafe extern "C-unwind" fn end_of_transaction(
             | XACT_EVENT_PREPARE
     ) {
         discard_instances();
+        // No guest call survives its transaction; an abort may have skipped their ends.
+        DEPTH.store(0, Relaxed);
     }
     if matches!(
         event,

@@ -7,8 +7,10 @@ pub mod cache;
 pub mod call;
 pub mod host;
 pub mod plugin;
+pub mod text;
 
 use std::cell::OnceCell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use wasmtime::component::Linker;
@@ -19,6 +21,15 @@ use host::HostState;
 
 /// How often the ticker advances the engine's epoch; the latency of a cancel or timeout.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Epoch ticks since the ticker started. `wasm.max_call_time` is counted in them, so arming it
+/// for a call reads no clock.
+static TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// The epoch ticks so far.
+pub fn ticks() -> u64 {
+    TICKS.load(Relaxed)
+}
 
 /// The backend's engine and linker.
 pub struct Runtime {
@@ -111,6 +122,7 @@ fn start_epoch_ticker(engine: Engine) -> PluginResult<()> {
             .spawn(move || {
                 loop {
                     std::thread::sleep(EPOCH_TICK);
+                    TICKS.fetch_add(1, Relaxed);
                     engine.increment_epoch();
                 }
             });

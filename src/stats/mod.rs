@@ -12,6 +12,7 @@ pub mod shmem;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::Relaxed};
 
 use pgrx::pg_sys;
 
@@ -98,11 +99,14 @@ pub struct PluginCounters {
 thread_local! {
     /// Every plugin's counters, until flushed and no longer used.
     static REGISTRY: RefCell<Vec<Rc<PluginCounters>>> = const { RefCell::new(Vec::new()) };
-    /// The export the current call is for: errors are counted against it.
-    static CURRENT: Cell<(*const PluginCounters, usize)> = const { Cell::new((std::ptr::null(), 0)) };
     /// This backend's totals since it started (or the last reset).
     static TOTALS: RefCell<Vec<Row>> = const { RefCell::new(Vec::new()) };
 }
+
+/// The counters of the current call's plugin, and its export: errors are counted against
+/// them. Process globals rather than thread-locals, set on every call (see `cache::GENERATION`).
+static CURRENT_COUNTERS: AtomicPtr<PluginCounters> = AtomicPtr::new(std::ptr::null_mut());
+static CURRENT_EXPORT: AtomicUsize = AtomicUsize::new(0);
 
 /// One row of the statistics: an export's counts, or (with no export) a plugin's.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +142,8 @@ impl PluginCounters {
 
     /// Errors from now on are counted against `export`.
     pub fn enter(&self, export: usize) {
-        CURRENT.with(|c| c.set((self as *const PluginCounters, export)));
+        CURRENT_COUNTERS.store((self as *const PluginCounters).cast_mut(), Relaxed);
+        CURRENT_EXPORT.store(export, Relaxed);
     }
 
     /// Count a call of `export`; true when this one is to be timed.
@@ -285,11 +290,11 @@ pub fn loaded_by_install(plugin: &str, load: Load) {
 
 /// Count `err` against the export of the current call, if any.
 pub fn note_error(err: &PluginError) {
-    let (ptr, export) = CURRENT.with(|c| c.get());
+    let (ptr, export) = (CURRENT_COUNTERS.load(Relaxed), CURRENT_EXPORT.load(Relaxed));
     if ptr.is_null() {
         return;
     }
-    // SAFETY: CURRENT points at counters the registry holds (it is cleared before the
+    // SAFETY: CURRENT_COUNTERS points at counters the registry holds (it is cleared before the
     // registry lets any go).
     unsafe { (*ptr).error(export, err) };
 }
@@ -321,7 +326,7 @@ pub fn flush() {
         let before = registry.len();
         registry.retain(|c| Rc::strong_count(c) > 1);
         if registry.len() != before {
-            CURRENT.with(|c| c.set((std::ptr::null(), 0)));
+            CURRENT_COUNTERS.store(std::ptr::null_mut(), Relaxed);
         }
     });
     if fresh.is_empty() {

@@ -142,7 +142,38 @@ pub struct HostState {
     /// Messages from `pg-component:plugin/log`.
     pub log: log::LogBuffer,
     /// When the current call must stop (`wasm.max_call_time`), if set.
-    pub call_deadline: Option<std::time::Instant>,
+    pub call_limit: Option<CallLimit>,
+}
+
+/// A call's `wasm.max_call_time`, in epoch ticks from when it was armed.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimit {
+    /// [`crate::runtime::ticks`] when the call started.
+    pub armed_at: u64,
+    /// How many ticks it may run.
+    pub ticks: u64,
+}
+
+impl CallLimit {
+    /// A limit of `ticks` ticks from now.
+    pub fn from_now(ticks: u64) -> CallLimit {
+        CallLimit {
+            armed_at: crate::runtime::ticks(),
+            ticks,
+        }
+    }
+
+    /// Whether the call has run out of time.
+    pub fn passed(&self) -> bool {
+        crate::runtime::ticks().wrapping_sub(self.armed_at) >= self.ticks
+    }
+
+    /// The wall-clock time the call must end by, for a host wait.
+    pub fn deadline(&self) -> std::time::Instant {
+        let spent = crate::runtime::ticks().wrapping_sub(self.armed_at);
+        let left = u32::try_from(self.ticks.saturating_sub(spent)).unwrap_or(u32::MAX);
+        std::time::Instant::now() + crate::runtime::EPOCH_TICK * left
+    }
 }
 
 impl HostState {
@@ -175,18 +206,13 @@ impl HostState {
             stdout,
             stderr,
             log: Default::default(),
-            call_deadline: None,
+            call_limit: None,
         }
     }
 
     /// Whether the guest wrote or logged anything since the last flush.
     pub fn has_output(&self) -> bool {
         self.stdout.has_data() || self.stderr.has_data() || !self.log.is_empty()
-    }
-
-    /// Apply the current `wasm.max_memory` to an instance that lives across calls.
-    pub fn set_max_memory(&mut self, max_memory: usize) {
-        self.limits.max = max_memory;
     }
 }
 

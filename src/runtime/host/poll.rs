@@ -28,7 +28,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     inst.func_wrap(
         "poll",
         |mut store: StoreContextMut<'_, HostState>, (list,): (Vec<Resource<DynPollable>>,)| {
-            let deadline = store.data().call_deadline;
+            let deadline = store.data().call_limit.map(|l| l.deadline());
             let ready = wait(deadline, Host::poll(&mut store.data_mut().table, list))??;
             Ok((ready,))
         },
@@ -36,7 +36,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     inst.func_wrap(
         "[method]pollable.block",
         |mut store: StoreContextMut<'_, HostState>, (pollable,): (Resource<DynPollable>,)| {
-            let deadline = store.data().call_deadline;
+            let deadline = store.data().call_limit.map(|l| l.deadline());
             wait(
                 deadline,
                 HostPollable::block(&mut store.data_mut().table, pollable),

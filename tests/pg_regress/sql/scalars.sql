@@ -46,6 +46,17 @@ SELECT scalars.count();
 SELECT scalars.count();
 COMMIT;
 SELECT scalars.count();
+-- A role change between rows (a SECURITY DEFINER function) switches instances each time: each
+-- role counts on its own.
+CREATE ROLE regress_counter;
+GRANT USAGE ON SCHEMA scalars TO regress_counter;
+CREATE FUNCTION count_as_other() RETURNS int8 LANGUAGE sql SECURITY DEFINER AS 'SELECT scalars.count()';
+ALTER FUNCTION count_as_other() OWNER TO regress_counter;
+SELECT i, CASE WHEN i % 2 = 0 THEN count_as_other() ELSE scalars.count() END AS n
+FROM generate_series(1, 6) i;
+DROP FUNCTION count_as_other();
+REVOKE USAGE ON SCHEMA scalars FROM regress_counter;
+DROP ROLE regress_counter;
 
 -- Guests log through pg-component:plugin/log: notice and warning reach the client.
 SELECT scalars.log_levels('from the guest');

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Instructions per call inside the language handler, counted by callgrind (exact and stable on
+# a noisy machine, unlike timings): pg_component's typed int8 -> int8 and text -> text calls,
+# and a plugin's indexed lookup through a prepared statement (enrich), against PL/pgSQL doing
+# the same, in a single-user backend. Each query runs over N and 2N
+# rows; the difference over N is the per-call count, so the first call's set-up drops out.
+# Prints the per-call counts and, per call, the functions with the most instructions of their
+# own. Rows: CALLGRIND_ROWS (default 20000). Output files: $PGC_VAR/callgrind.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+. "$root/scripts/env.sh"
+. "$root/scripts/cluster.sh"
+
+command -v valgrind >/dev/null || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+}
+bash "$root/scripts/setup.sh"
+bash "$root/scripts/build-guests.sh" >/dev/null
+(cd "$root" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+
+rows="${CALLGRIND_ROWS:-20000}"
+dir="$PGC_VAR/callgrind-cluster"
+out="$PGC_VAR/callgrind"
+port="${CALLGRIND_PORT:-55437}"
+rm -rf "$dir" "$out"
+install -d -o postgres -g postgres "$out"
+cluster_start "$dir" "$port"
+b64="$(base64 -w0 "$PG_COMPONENT_WASM_DIR/bench.wasm")"
+enrich="$(base64 -w0 "$PG_COMPONENT_WASM_DIR/enrich.wasm")"
+cluster_psql "$port" postgres -q -c "CREATE DATABASE cg"
+cluster_psql "$port" cg -q <<SQL
+CREATE EXTENSION pg_component;
+SELECT count(*) FROM wasm.install('cg', decode('$b64', 'base64'), deterministic => true);
+CREATE FUNCTION plpgsql_inc(x int8) RETURNS int8 LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN x + 1; END';
+CREATE FUNCTION plpgsql_upper(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN upper(s); END';
+SELECT count(*) FROM wasm.install('enrich', decode('$enrich', 'base64'), capabilities => '{query}');
+CREATE TABLE countries (code text PRIMARY KEY, name text);
+INSERT INTO countries SELECT 'c' || i, 'Country ' || i FROM generate_series(1, 10000) i;
+CREATE FUNCTION plpgsql_country(c text) RETURNS text LANGUAGE plpgsql STABLE AS \$\$
+DECLARE r text;
+BEGIN SELECT name INTO r FROM public.countries WHERE code = c; RETURN r; END \$\$;
+CREATE TABLE t1 AS SELECT i::int8 AS i, md5(i::text) AS s, 'c' || (1 + i % 12000) AS code
+  FROM generate_series(1, $rows) i;
+CREATE TABLE t2 AS SELECT i::int8 AS i, md5(i::text) AS s, 'c' || (1 + i % 12000) AS code
+  FROM generate_series(1, 2 * $rows) i;
+ANALYZE countries, t1, t2;
+SQL
+cluster_stop "$dir"
+
+# count name handler expr table: instructions inside `handler` for one query over `table`.
+count() {
+    local name="$1" handler="$2" expr="$3" table="$4"
+    echo "SET jit = off; SET max_parallel_workers_per_gather = 0; SELECT count($expr) FROM $table;" |
+        sudo -u postgres valgrind --tool=callgrind --toggle-collect="$handler" \
+            --callgrind-out-file="$out/$name-$table.out" \
+            "$PGBIN/postgres" --single -D "$dir" cg >/dev/null 2>"$out/$name-$table.log"
+    sed -n 's/^summary: //p' "$out/$name-$table.out"
+}
+
+printf '| call | instructions per call (handler inclusive) |\n|---|---:|\n'
+for spec in "pg_component typed int8|wasm_call_handler|cg.inc(i)" \
+    "PL/pgSQL int8|plpgsql_call_handler|plpgsql_inc(i)" \
+    "pg_component typed text|wasm_call_handler|cg.upper(s)" \
+    "PL/pgSQL text|plpgsql_call_handler|plpgsql_upper(s)" \
+    "pg_component lookup|wasm_call_handler|enrich.country_name(code)" \
+    "PL/pgSQL lookup|plpgsql_call_handler|plpgsql_country(code)"; do
+    IFS='|' read -r name handler expr <<<"$spec"
+    file="$(echo "$name" | tr ' /' '__')"
+    one="$(count "$file" "$handler" "$expr" t1)"
+    two="$(count "$file" "$handler" "$expr" t2)"
+    printf '| %s | %d |\n' "$name" $(((two - one) / rows))
+done
+echo
+for f in "$out"/pg_component_*-t2.out; do
+    echo "### $(basename "$f" -t2.out): functions by their own instructions, over $((2 * rows)) calls"
+    callgrind_annotate "$f" 2>/dev/null | sed -n '/^Ir/,$p' | head -30
+done
