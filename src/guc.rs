@@ -86,12 +86,28 @@ pub fn register() {
 
 /// `wasm.track_stats`.
 pub fn track_stats() -> bool {
-    TRACK_STATS.get()
+    // SAFETY: see `read`.
+    unsafe { read(&TRACK_STATS) }
+}
+
+/// A GUC's current value, read in place without pgrx's per-read thread check: the call path
+/// reads three per row. Postgres sets GUCs on the backend's thread, the only one that runs
+/// SQL (and this code).
+///
+/// # Safety
+/// Call on the backend's thread.
+unsafe fn read<T: pgrx::guc::GucValue>(setting: &GucSetting<T>) -> T::Raw
+where
+    T::Raw: Copy,
+{
+    // SAFETY: a valid pointer to the GUC's variable (a static), written only on this thread.
+    unsafe { *setting.as_ptr() }
 }
 
 /// `wasm.log_calls_over`, if on.
 pub fn log_calls_over() -> Option<Duration> {
-    match LOG_CALLS_OVER_MS.get() {
+    // SAFETY: see `read`.
+    match unsafe { read(&LOG_CALLS_OVER_MS) } {
         ms if ms >= 0 => Some(Duration::from_millis(ms as u64)),
         _ => None,
     }
@@ -119,7 +135,8 @@ pub fn max_call_time() -> Option<Duration> {
 /// tick is never stopped early), if set.
 pub fn max_call_time_ticks() -> Option<u64> {
     let tick = crate::runtime::EPOCH_TICK.as_millis() as u64;
-    match MAX_CALL_TIME_MS.get() {
+    // SAFETY: see `read`.
+    match unsafe { read(&MAX_CALL_TIME_MS) } {
         ms if ms > 0 => Some((ms as u64).div_ceil(tick) + 1),
         _ => None,
     }

@@ -416,20 +416,32 @@ mod tests {
     fn typed_text_results_are_lifted_straight_into_text_and_checked() {
         // ptr 64, len 6: "héllo" in UTF-8.
         let at64 = |len: u8| format!("\\40\\00\\00\\00\\{len:02x}\\00\\00\\00");
-        install_wat("txt_ok", &text_component("utf8", "string", &at64(6), "h\\c3\\a9llo"));
-        assert_eq!(one::<String>("SELECT txt_ok.f('x')").as_deref(), Some("héllo"));
+        install_wat(
+            "txt_ok",
+            &text_component("utf8", "string", &at64(6), "h\\c3\\a9llo"),
+        );
+        assert_eq!(
+            one::<String>("SELECT txt_ok.f('x')").as_deref(),
+            Some("héllo")
+        );
         // The same through wasm_transform (a Rust string there, not a text).
         assert_eq!(
             one::<String>("SELECT wasm_transform('txt_ok', 'f', '[\"x\"]')::text").as_deref(),
             Some("\"héllo\"")
         );
-        install_wat("txt_bad", &text_component("utf8", "string", &at64(2), "\\ff\\fe"));
+        install_wat(
+            "txt_bad",
+            &text_component("utf8", "string", &at64(2), "\\ff\\fe"),
+        );
         assert_error(
             "SELECT txt_bad.f('x')",
             "22021",
             "plugin \"txt_bad\" export \"f\" returned a string that is not valid UTF-8",
         );
-        install_wat("txt_nul", &text_component("utf8", "string", &at64(3), "a\\00b"));
+        install_wat(
+            "txt_nul",
+            &text_component("utf8", "string", &at64(3), "a\\00b"),
+        );
         assert_error("SELECT txt_nul.f('x')", "22021", "NUL character");
         // ptr 0xfffffff0: outside the guest's memory.
         install_wat(
@@ -438,13 +450,28 @@ mod tests {
         );
         assert_error("SELECT txt_far.f('x')", "38000", "out of bounds");
         // UTF-16 guests: wasmtime transcodes; len counts code units.
-        install_wat("txt_u16", &text_component("utf16", "string", &at64(2), "h\\00i\\00"));
-        assert_eq!(one::<String>("SELECT txt_u16.f('x')").as_deref(), Some("hi"));
+        install_wat(
+            "txt_u16",
+            &text_component("utf16", "string", &at64(2), "h\\00i\\00"),
+        );
+        assert_eq!(
+            one::<String>("SELECT txt_u16.f('x')").as_deref(),
+            Some("hi")
+        );
         // option<string>: discriminant at 16, the pointer pair at 20.
         let some = format!("\\01\\00\\00\\00{}", at64(5));
-        install_wat("txt_some", &text_component("utf8", "option<string>", &some, "found"));
-        assert_eq!(one::<String>("SELECT txt_some.f('x')").as_deref(), Some("found"));
-        install_wat("txt_none", &text_component("utf8", "option<string>", "\\00", ""));
+        install_wat(
+            "txt_some",
+            &text_component("utf8", "(option string)", &some, "found"),
+        );
+        assert_eq!(
+            one::<String>("SELECT txt_some.f('x')").as_deref(),
+            Some("found")
+        );
+        install_wat(
+            "txt_none",
+            &text_component("utf8", "(option string)", "\\00", ""),
+        );
         assert_eq!(one::<String>("SELECT txt_none.f('x')"), None);
         assert_eq!(
             one::<bool>("SELECT txt_none.f('x') IS NULL AND txt_ok.f('y') = 'héllo'"),

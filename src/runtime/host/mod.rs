@@ -255,7 +255,7 @@ impl std::error::Error for MemoryLimitHit {}
 /// of `memory.grow` returning -1, which guests rarely check). Tables grow freely: their
 /// elements count against the same memory only through the host.
 pub struct MemoryLimit {
-    /// The cap in bytes.
+    /// The cap in bytes (`wasm.max_memory` when the instance was made or last grew).
     pub max: usize,
     /// The linear memory the instance has, in bytes (its largest memory's size).
     pub current: usize,
@@ -268,6 +268,9 @@ impl ResourceLimiter for MemoryLimit {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        // The current setting, read at each growth (not per call): a SET applies at once, to
+        // live instances too.
+        self.max = crate::guc::max_memory_bytes();
         if desired > self.max {
             return Err(wasmtime::Error::new(MemoryLimitHit {
                 desired,

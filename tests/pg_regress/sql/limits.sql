@@ -41,13 +41,6 @@ SELECT scalars.grow(64);
 \set VERBOSITY default
 SELECT scalars.grow(4);
 RESET wasm.max_memory;
--- The cap is fixed when an instance is made (a plugin's first call in a transaction): a SET in
--- the middle of a transaction applies from the next one.
-BEGIN;
-SELECT scalars.grow(1) > 0 AS instance_made;
-SET LOCAL wasm.max_memory = '32MB';
-SELECT scalars.grow(64) > 0 AS keeps_the_cap_it_was_made_with;
-COMMIT;
 
 -- The limits are for superusers to change.
 CREATE ROLE regress_limits;
