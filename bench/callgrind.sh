@@ -18,8 +18,7 @@ command -v valgrind >/dev/null || {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
 }
 bash "$root/scripts/setup.sh"
-bash "$root/scripts/build-guests.sh" >/dev/null
-(cd "$root" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+install_release
 
 rows="${CALLGRIND_ROWS:-20000}"
 dir="$PGC_VAR/callgrind-cluster"

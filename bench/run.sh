@@ -17,8 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-bash "$root/scripts/build-guests.sh" >/dev/null
-(cd "$root" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+install_release
 
 dir="$PGC_VAR/bench-cluster"
 port="${BENCH_PORT:-55436}"

@@ -14,8 +14,7 @@ root="$(dirname "$here")"
 seconds="${SOAK_SECONDS:-180}"
 clients="${SOAK_CLIENTS:-8}"
 bash "$root/scripts/setup.sh"
-bash "$root/scripts/build-guests.sh" >/dev/null
-(cd "$root" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+install_release
 
 dir="$PGC_VAR/soak-cluster"
 port="${SOAK_PORT:-55443}"

@@ -2,6 +2,14 @@
 # The cluster runs as the OS user postgres (Postgres refuses root) on a Unix socket only.
 PGBIN="$(dirname "$PG_CONFIG")"
 
+# The guests and a release build of the extension, installed: what every bench/ script times.
+install_release() {
+    local root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    bash "$root/scripts/build-guests.sh" >/dev/null
+    (cd "$root" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+}
+
 cluster_start() { # dir port [extra postgres options, e.g. "-c shared_preload_libraries=pg_component"]
     local dir="$1" port="$2" extra="${3:-}"
     install -d -o postgres -g postgres -m 700 "$dir"
