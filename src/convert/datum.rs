@@ -562,15 +562,20 @@ fn make_array(
     }
 }
 
+/// A guest string with a NUL character, which `text` cannot hold: 22021.
+fn nul_in_text(what: &dyn Display) -> PluginError {
+    PluginError::bad_value(
+        ValueFault::NotUnicode,
+        format!(
+            "{what}: the guest returned a string containing a NUL character, which text cannot hold"
+        ),
+    )
+}
+
 /// A guest string as a `text` datum; a NUL character, which text cannot hold, is 22021.
 pub fn string_to_datum(s: &str, what: &dyn Display) -> PluginResult<pg_sys::Datum> {
     if s.contains('\0') {
-        return Err(PluginError::bad_value(
-            ValueFault::NotUnicode,
-            format!(
-                "{what}: the guest returned a string containing a NUL character, which text cannot hold"
-            ),
-        ));
+        return Err(nul_in_text(what));
     }
     s.into_datum()
         .ok_or_else(|| PluginError::Internal(format!("{what}: could not make a text value")))
@@ -587,7 +592,7 @@ pub unsafe fn text_arg<'a>(datum: pg_sys::Datum) -> &'a str {
     let v = datum.cast_mut_ptr::<pg_sys::varlena>().cast_const();
     // SAFETY: a valid varlena (the caller's contract); its header says how it is stored.
     unsafe {
-        if utf8_server() && (varatt_is_4b_u(v) || (varatt_is_1b(v) && !varatt_is_1b_e(v))) {
+        if utf8_database() && (varatt_is_4b_u(v) || (varatt_is_1b(v) && !varatt_is_1b_e(v))) {
             // An inline, uncompressed value of a UTF-8 database is valid UTF-8.
             return std::str::from_utf8_unchecked(pgrx::varlena::varlena_to_byte_slice(v));
         }
@@ -595,8 +600,9 @@ pub unsafe fn text_arg<'a>(datum: pg_sys::Datum) -> &'a str {
     }
 }
 
-/// Whether the database encoding is UTF-8 (it cannot change while a backend runs).
-fn utf8_server() -> bool {
+/// Whether the database's encoding is UTF-8, the guests' encoding (then text needs no
+/// conversion either way). Asked once per backend: it cannot change while a backend runs.
+pub fn utf8_database() -> bool {
     use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
     static UTF8: AtomicU8 = AtomicU8::new(0);
     match UTF8.load(Relaxed) {
@@ -616,12 +622,7 @@ fn utf8_server() -> bool {
 pub fn text_datum(text: PgText, what: &dyn Display) -> PluginResult<pg_sys::Datum> {
     match text {
         PgText::Text(ptr) => Ok(pg_sys::Datum::from(ptr)),
-        PgText::Nul => Err(PluginError::bad_value(
-            ValueFault::NotUnicode,
-            format!(
-                "{what}: the guest returned a string containing a NUL character, which text cannot hold"
-            ),
-        )),
+        PgText::Nul => Err(nul_in_text(what)),
         PgText::TooLarge(len) => Err(PluginError::bad_value(
             ValueFault::TooLarge,
             format!(

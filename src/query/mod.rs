@@ -17,6 +17,7 @@ use pgrx::pg_sys;
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 
+use crate::convert::datum::utf8_database;
 use crate::guc;
 
 /// A SQL value as plugins send and receive it (the WIT `value`).
@@ -256,13 +257,6 @@ fn with_spi<T>(f: impl FnOnce() -> Result<T, SqlError>) -> Result<T, SqlError> {
         pg_sys::SPI_finish();
         out
     }
-}
-
-/// Whether the database's encoding is UTF-8, the guests' encoding (then text needs no
-/// conversion either way).
-fn utf8_database() -> bool {
-    // SAFETY: reads the backend's database encoding, fixed for its life.
-    unsafe { pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 }
 }
 
 /// A guest's UTF-8 string as a NUL-terminated string in the database's encoding. A character
