@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per call inside the language handler, counted by callgrind (exact and stable on
-# a noisy machine, unlike timings): pg_component's typed int8 -> int8 and text -> text calls,
+# a noisy machine, unlike timings): pg_component's typed int8 -> int8 and text -> text calls
+# (and the same exports through wasm_transform from a jsonb column),
 # and a plugin's indexed lookup through a prepared statement (enrich), against PL/pgSQL doing
 # the same, in a single-user backend. Each query runs over N and 2N
 # rows (after a run not counted); the difference over N is the per-call count, so the first
@@ -41,9 +42,11 @@ INSERT INTO countries SELECT 'c' || i, 'Country ' || i FROM generate_series(1, 1
 CREATE FUNCTION plpgsql_country(c text) RETURNS text LANGUAGE plpgsql STABLE AS \$\$
 DECLARE r text;
 BEGIN SELECT name INTO r FROM public.countries WHERE code = c; RETURN r; END \$\$;
-CREATE TABLE t1 AS SELECT i::int8 AS i, md5(i::text) AS s, 'c' || (1 + i % 12000) AS code
+CREATE TABLE t1 AS SELECT i::int8 AS i, md5(i::text) AS s, 'c' || (1 + i % 12000) AS code,
+  jsonb_build_array(i) AS ij, jsonb_build_array(md5(i::text)) AS sj
   FROM generate_series(1, $rows) i;
-CREATE TABLE t2 AS SELECT i::int8 AS i, md5(i::text) AS s, 'c' || (1 + i % 12000) AS code
+CREATE TABLE t2 AS SELECT i::int8 AS i, md5(i::text) AS s, 'c' || (1 + i % 12000) AS code,
+  jsonb_build_array(i) AS ij, jsonb_build_array(md5(i::text)) AS sj
   FROM generate_series(1, 2 * $rows) i;
 ANALYZE countries, t1, t2;
 SQL
@@ -52,7 +55,11 @@ cluster_stop "$dir"
 # count name handler expr table: instructions inside `handler` for one query over `table`.
 count() {
     local name="$1" handler="$2" expr="$3" table="$4"
-    echo "SET jit = off; SET max_parallel_workers_per_gather = 0; SELECT count($expr) FROM $table;" |
+    # One statement a line: a single-user backend runs each line as its own transaction, as
+    # psql would. (On one line, the SETs would share the query's transaction, and each
+    # subtransaction's end would then walk every setting in AtEOXact_GUC.)
+    printf 'SET jit = off;\nSET max_parallel_workers_per_gather = 0;\nSELECT count(%s) FROM %s;\n' \
+        "$expr" "$table" |
         sudo -u postgres valgrind --tool=callgrind --toggle-collect="$handler" \
             --callgrind-out-file="$out/$name-$table.out" \
             "$PGBIN/postgres" --single -D "$dir" cg >/dev/null 2>"$out/$name-$table.log"
@@ -64,6 +71,8 @@ for spec in "pg_component typed int8|wasm_call_handler|cg.inc(i)" \
     "PL/pgSQL int8|plpgsql_call_handler|plpgsql_inc(i)" \
     "pg_component typed text|wasm_call_handler|cg.upper(s)" \
     "PL/pgSQL text|plpgsql_call_handler|plpgsql_upper(s)" \
+    "pg_component wasm_transform int8|wasm_transform_export|wasm_transform('cg', 'inc', ij)" \
+    "pg_component wasm_transform text|wasm_transform_export|wasm_transform('cg', 'upper', sj)" \
     "pg_component lookup|wasm_call_handler|enrich.country_name(code)" \
     "PL/pgSQL lookup|plpgsql_call_handler|plpgsql_country(code)"; do
     IFS='|' read -r name handler expr <<<"$spec"

@@ -21,7 +21,7 @@ enum Frame {
 ///
 /// # Safety
 /// `num` must be a valid numeric.
-unsafe fn numeric_text(num: pg_sys::Numeric) -> String {
+pub(crate) unsafe fn numeric_text(num: pg_sys::Numeric) -> String {
     // SAFETY: numeric_out takes a numeric datum and returns a palloc'd C string.
     unsafe {
         match pgrx::direct_function_call::<&std::ffi::CStr>(
@@ -35,6 +35,86 @@ unsafe fn numeric_text(num: pg_sys::Numeric) -> String {
             }
             None => String::new(),
         }
+    }
+}
+
+/// A numeric with no fractional digits and no special value that fits `i64` or `u64`, read
+/// from its stored form (base-10000 digits) as the JSON number its text would parse to;
+/// `None` for any other (which goes through its text). Most JSON numbers are such integers,
+/// and `numeric_out` plus a parse cost more than a small plugin call.
+///
+/// The layout is Postgres' on-disk numeric format (numeric.c): a varlena header; then either a
+/// short header (`u16`: 0x8000 set, sign 0x2000, display scale 0x1F80, weight in 0x007F as a
+/// 7-bit two's complement) or a long one (`u16` sign and display scale, sign in 0xC000 and
+/// scale in 0x3FFF, then an `i16` weight); then `u16` digits, most significant first, the
+/// first one worth 10000^weight. 0xC000 in the first `u16` marks NaN and the infinities.
+///
+/// # Safety
+/// `num` must point to a valid, untoasted numeric.
+pub(crate) unsafe fn integral_numeric(num: pg_sys::Numeric) -> Option<Number> {
+    if cfg!(target_endian = "big") {
+        // The varlena header reads differently there; the text path serves.
+        return None;
+    }
+    let base = num as *const u8;
+    // SAFETY: the caller's contract: a varlena header (1 or 4 bytes; not compressed or
+    // external, which the first byte tells) and `size` bytes in all.
+    let bytes = unsafe {
+        let first = *base;
+        let (size, header) = if first & 0x01 == 0x01 && first != 0x01 {
+            // A 1-byte header (0x01 alone marks an external datum).
+            ((first >> 1) as usize, 1)
+        } else if first & 0x03 == 0 {
+            ((base.cast::<u32>().read_unaligned() >> 2) as usize, 4)
+        } else {
+            return None;
+        };
+        std::slice::from_raw_parts(base.add(header), size.checked_sub(header)?)
+    };
+    let word = |i: usize| -> Option<u16> {
+        Some(u16::from_ne_bytes([
+            *bytes.get(2 * i)?,
+            *bytes.get(2 * i + 1)?,
+        ]))
+    };
+    let head = word(0)?;
+    let (negative, scale, weight, digits_from) = match head & 0xC000 {
+        0xC000 => return None,
+        0x8000 => {
+            let weight = (head & 0x007F) as i32;
+            let weight = if head & 0x0040 != 0 {
+                weight - 0x80
+            } else {
+                weight
+            };
+            (head & 0x2000 != 0, (head & 0x1F80) >> 7, weight, 1)
+        }
+        sign => (sign == 0x4000, head & 0x3FFF, word(1)? as i16 as i32, 2),
+    };
+    if scale != 0 || bytes.len() % 2 != 0 {
+        return None;
+    }
+    let digits = bytes.len() / 2 - digits_from;
+    if digits as i32 > weight + 1 || weight > 4 {
+        // A fractional digit, or more than 20 integral digits: not an i64 or u64.
+        return None;
+    }
+    // With a negative weight there are no digits (checked above): the value is zero.
+    let mut magnitude: u128 = 0;
+    for i in 0..(weight + 1).max(0) as usize {
+        let digit = if i < digits {
+            word(digits_from + i)?
+        } else {
+            0
+        };
+        magnitude = magnitude * 10_000 + u128::from(digit);
+    }
+    if negative {
+        i64::try_from(-i128::try_from(magnitude).ok()?)
+            .ok()
+            .map(Number::from)
+    } else {
+        u64::try_from(magnitude).ok().map(Number::from)
     }
 }
 
@@ -59,7 +139,13 @@ unsafe fn scalar(v: &pg_sys::JsonbValue) -> PluginResult<Json> {
         pg_sys::jbvType::jbvNumeric => {
             // SAFETY: `type_` is jbvNumeric, so `numeric` is the union member set, a valid
             // numeric inside the jsonb being iterated.
-            number(unsafe { numeric_text(v.val.numeric) })?
+            let num = unsafe { v.val.numeric };
+            // SAFETY: as above.
+            match unsafe { integral_numeric(num) } {
+                Some(n) => Json::Number(n),
+                // SAFETY: as above.
+                None => number(unsafe { numeric_text(num) })?,
+            }
         }
         other => {
             return Err(PluginError::Internal(format!(
@@ -71,7 +157,7 @@ unsafe fn scalar(v: &pg_sys::JsonbValue) -> PluginResult<Json> {
 
 /// The text of a jsonb numeric as a JSON number; one too large for any WIT number type is
 /// refused.
-fn number(text: String) -> PluginResult<Json> {
+pub(crate) fn number(text: String) -> PluginResult<Json> {
     match text.parse::<Number>() {
         Ok(n) => Ok(Json::Number(n)),
         Err(_) => {
@@ -169,12 +255,14 @@ impl Reader {
 /// `datum` must be a non-null jsonb datum.
 pub unsafe fn jsonb_to_json(datum: pg_sys::Datum) -> PluginResult<Json> {
     // SAFETY: `datum` is a non-null jsonb (the caller's contract); detoasted (a copy in the
-    // current memory context if it was toasted, alive until this function returns), its root
-    // container is what the iterator walks.
-    let mut it = unsafe {
-        let jb = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::Jsonb;
-        pg_sys::JsonbIteratorInit(&mut (*jb).root)
-    };
+    // current memory context if it was toasted, alive until this function returns).
+    let jb = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::Jsonb };
+    // SAFETY: the root container of that jsonb.
+    if let Some(flat) = unsafe { flat_json(&mut (*jb).root) } {
+        return flat;
+    }
+    // SAFETY: as above; the iterator walks the root container.
+    let mut it = unsafe { pg_sys::JsonbIteratorInit(&mut (*jb).root) };
     // SAFETY: an all-zero JsonbValue is valid (a jbvNull; its union holds no pointer to follow).
     let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
     let mut reader = Reader::default();
@@ -191,6 +279,48 @@ pub unsafe fn jsonb_to_json(datum: pg_sys::Datum) -> PluginResult<Json> {
         }
     }
     Ok(Json::Null)
+}
+
+/// A top-level scalar, or an array of scalars (`wasm_transform`'s usual arguments), read
+/// without the iterator; `None` for any other container.
+///
+/// # Safety
+/// `root` must be the root container of a detoasted jsonb.
+unsafe fn flat_json(root: *mut pg_sys::JsonbContainer) -> Option<PluginResult<Json>> {
+    use pg_sys::{JB_CMASK as COUNT, JB_FARRAY as ARRAY, JB_FSCALAR as SCALAR};
+    // SAFETY: the caller's contract: a valid container header.
+    let header = unsafe { (*root).header };
+    // SAFETY: an all-zero JsonbValue is valid (a jbvNull).
+    let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
+    if header & SCALAR != 0 {
+        // SAFETY: a scalar root: its one value, pointing into the jsonb, into `v`.
+        if !unsafe { pg_sys::JsonbExtractScalar(root, &mut v) } {
+            return None;
+        }
+        // SAFETY: a scalar value of the live jsonb.
+        return Some(unsafe { scalar(&v) });
+    }
+    if header & ARRAY == 0 {
+        return None;
+    }
+    let count = header & COUNT;
+    let mut items = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        // SAFETY: element i of the array's `count`: a palloc'd value pointing into the jsonb.
+        let item = unsafe { pg_sys::getIthJsonbValueFromContainer(root, i) };
+        // SAFETY: as above, non-null for i < count.
+        let item = unsafe { &*item };
+        if item.type_ == pg_sys::jbvType::jbvBinary {
+            // A nested container: the iterator reads the whole value.
+            return None;
+        }
+        // SAFETY: a scalar value of the live jsonb.
+        match unsafe { scalar(item) } {
+            Ok(value) => items.push(value),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(Json::Array(items)))
 }
 
 /// A jsonb string pointing at `s`, which must outlive its use.

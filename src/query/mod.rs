@@ -585,13 +585,11 @@ fn param_datums(
     Ok((datums, nulls))
 }
 
-/// The value of one attribute, by its type.
+/// The value of one attribute, by its base type (a domain's values are its base type's).
 ///
 /// # Safety
-/// `datum` must be a non-null datum of type `ty`.
+/// `datum` must be a non-null datum of base type `ty`.
 unsafe fn to_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
-    // SAFETY: looks up the base type of a type (a domain's values are its base type's).
-    let ty = unsafe { pg_sys::getBaseType(ty) };
     // SAFETY: the caller's contract; each arm reads the datum as its type.
     unsafe {
         match ty {
@@ -604,6 +602,18 @@ unsafe fn to_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
             pg_sys::FLOAT8OID => Value::Float(f64::from_datum(datum, false).unwrap_or(0.0)),
             pg_sys::BYTEAOID => {
                 Value::Bytes(Vec::<u8>::from_datum(datum, false).unwrap_or_default())
+            }
+            // Their output function prints the stored bytes as they are: read them in place.
+            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID => {
+                let text = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+                let value = Value::Text(from_server(
+                    pgrx::varlena::vardata_any(text),
+                    pgrx::varlena::varsize_any_exhdr(text),
+                ));
+                if text != datum.cast_mut_ptr() {
+                    pg_sys::pfree(text.cast());
+                }
+                value
             }
             _ => output_value(datum, ty),
         }
@@ -640,36 +650,48 @@ fn tuptable_rows(count: u64) -> Vec<Vec<Value>> {
     // SAFETY: a non-null SPI_tuptable holds `count` tuples of its descriptor after a successful
     // execution or fetch.
     let (desc, tuples) = unsafe { ((*table).tupdesc, (*table).vals) };
+    if count == 0 {
+        return Vec::new();
+    }
+    // SAFETY: a valid descriptor of `natts` attributes; each one's base type, looked up once
+    // for all the rows.
+    let columns: Vec<(i32, pg_sys::Oid)> = unsafe {
+        (1..=(*desc).natts)
+            .filter_map(|i| {
+                let attr = &*(*desc).attrs.as_ptr().add(i as usize - 1);
+                (!attr.attisdropped).then(|| (i, pg_sys::getBaseType(attr.atttypid)))
+            })
+            .collect()
+    };
     (0..count as usize)
         .map(|r| {
             // SAFETY: `tuples` holds `count` tuples, and r < count; the row's values are copied
             // out before SPI_finish frees them.
-            unsafe { row_values(*tuples.add(r), desc) }
+            unsafe { row_values(*tuples.add(r), desc, &columns) }
         })
         .collect()
 }
 
-/// The values of a tuple's attributes (but the dropped ones), copied out.
+/// The values of a tuple's `columns` (attribute numbers with their base types), copied out.
 ///
 /// # Safety
-/// `tuple` must be a valid tuple of `desc`.
-unsafe fn row_values(tuple: pg_sys::HeapTuple, desc: pg_sys::TupleDesc) -> Vec<Value> {
-    // SAFETY: a valid descriptor (the caller's contract).
-    let natts = unsafe { (*desc).natts };
-    (1..=natts)
-        .filter(|&i| {
-            // SAFETY: attribute i (1-based) of the descriptor's `natts`.
-            !unsafe { (*(*desc).attrs.as_ptr().add(i as usize - 1)).attisdropped }
-        })
-        .map(|i| {
+/// `tuple` must be a valid tuple of `desc`, and `columns` attributes of `desc`.
+unsafe fn row_values(
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    columns: &[(i32, pg_sys::Oid)],
+) -> Vec<Value> {
+    columns
+        .iter()
+        .map(|&(i, ty)| {
             let mut isnull = false;
             // SAFETY: attribute i of a valid tuple of `desc` (the caller's contract).
-            let datum = unsafe { pg_sys::SPI_getbinval(tuple, desc, i, &mut isnull) };
+            let datum = unsafe { pg_sys::heap_getattr(tuple, i, desc, &mut isnull) };
             if isnull {
                 Value::Null
             } else {
-                // SAFETY: a non-null datum of attribute i's type.
-                unsafe { to_value(datum, pg_sys::SPI_gettypeid(desc, i)) }
+                // SAFETY: a non-null datum of attribute i, whose base type is `ty`.
+                unsafe { to_value(datum, ty) }
             }
         })
         .collect()

@@ -478,4 +478,104 @@ mod tests {
             Some(true)
         );
     }
+
+    #[pg_test]
+    fn integral_jsonb_numbers_are_read_as_their_text_would_parse() {
+        use crate::convert::jsonb::{integral_numeric, number, numeric_text};
+        // (literal, read without text?)
+        let cases = [
+            ("0", true),
+            ("7", true),
+            ("-7", true),
+            ("9999", true),
+            ("10000", true),
+            ("-10000", true),
+            ("120000000", true),
+            ("100000000000000000", true),
+            ("9223372036854775807", true),
+            ("-9223372036854775808", true),
+            ("9223372036854775808", true),
+            ("18446744073709551615", true),
+            ("-9223372036854775809", false),
+            ("18446744073709551616", false),
+            ("100000000000000000000", false),
+            ("1e3", true),
+            ("1.0", false),
+            ("1.5", false),
+            ("-0.25", false),
+            ("0.0001", false),
+            ("1e-3", false),
+            ("NaN", false),
+            ("Infinity", false),
+        ];
+        for (literal, integral) in cases {
+            let text = std::ffi::CString::new(literal).unwrap();
+            // SAFETY: numeric_in takes a NUL-terminated string, a type OID and a typmod.
+            let num: pg_sys::Numeric = unsafe {
+                pgrx::fcinfo::direct_function_call_as_datum(
+                    pg_sys::numeric_in,
+                    &[
+                        Some(pg_sys::Datum::from(text.as_ptr())),
+                        Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
+                        Some(pg_sys::Datum::from(-1i32)),
+                    ],
+                )
+            }
+            .unwrap()
+            .cast_mut_ptr();
+            // SAFETY: a valid numeric made above.
+            let direct = unsafe { integral_numeric(num) };
+            assert_eq!(direct.is_some(), integral, "{literal}: read without text");
+            // SAFETY: as above.
+            let through_text = number(unsafe { numeric_text(num) }).ok();
+            if let Some(n) = &direct {
+                assert_eq!(
+                    Some(serde_json::Value::Number(n.clone())),
+                    through_text,
+                    "{literal}"
+                );
+            }
+            // The same numeric with a 1-byte varlena header, as short values are stored.
+            // SAFETY: a valid 4-byte-header numeric: its size in the header's upper 30 bits.
+            let bytes = unsafe {
+                let size = (num as *const u32).read_unaligned() as usize >> 2;
+                std::slice::from_raw_parts(num as *const u8, size).to_vec()
+            };
+            if bytes.len() - 3 < 127 {
+                let mut short = vec![(((bytes.len() - 3) as u8) << 1) | 1];
+                short.extend_from_slice(&bytes[4..]);
+                // SAFETY: a valid numeric with a 1-byte header.
+                let again = unsafe { integral_numeric(short.as_mut_ptr().cast()) };
+                assert_eq!(again, direct, "{literal} with a 1-byte header");
+            }
+        }
+        // Through wasm_transform: integers both ways (beyond 2^53 they come back as strings,
+        // as before), and a fraction refused as before.
+        install("scalars", "scalars");
+        for (call, result) in [
+            ("echo_s64', '[-9007199254740991]", "-9007199254740991"),
+            ("echo_s64', '[-42]", "-42"),
+            (
+                "echo_s64', '[-9223372036854775808]",
+                "\"-9223372036854775808\"",
+            ),
+            (
+                "echo_u64', '[18446744073709551615]",
+                "\"18446744073709551615\"",
+            ),
+            ("echo_s32', '{\"v\": 7}", "7"),
+        ] {
+            assert_eq!(
+                one::<String>(&format!("SELECT wasm_transform('scalars', '{call}')::text"))
+                    .as_deref(),
+                Some(result),
+                "{call}"
+            );
+        }
+        assert_error(
+            "SELECT wasm_transform('scalars', 'echo_s64', '[1.5]')",
+            "22023",
+            "expected an integer",
+        );
+    }
 }
