@@ -254,9 +254,17 @@ impl Reader {
 /// # Safety
 /// `datum` must be a non-null jsonb datum.
 pub unsafe fn jsonb_to_json(datum: pg_sys::Datum) -> PluginResult<Json> {
-    // SAFETY: `datum` is a non-null jsonb (the caller's contract); detoasted (a copy in the
-    // current memory context if it was toasted, alive until this function returns).
-    let jb = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::Jsonb };
+    // SAFETY: `datum` is a non-null jsonb (the caller's contract): read in place when it has a
+    // plain 4-byte header (the first byte's two low bits clear, on little-endian), else
+    // detoasted (a copy in the current memory context, alive until this function returns).
+    let jb = unsafe {
+        let ptr = datum.cast_mut_ptr::<u8>();
+        if cfg!(target_endian = "little") && *ptr & 0x03 == 0 {
+            ptr as *mut pg_sys::Jsonb
+        } else {
+            pg_sys::pg_detoast_datum(ptr.cast()) as *mut pg_sys::Jsonb
+        }
+    };
     // SAFETY: the root container of that jsonb.
     if let Some(flat) = unsafe { flat_json(&mut (*jb).root) } {
         return flat;
@@ -463,13 +471,104 @@ pub fn json_to_jsonb(v: &Json) -> PluginResult<pg_sys::Datum> {
             // here; JsonbValueToJsonb copies it into a new jsonb.
             unsafe { pg_sys::JsonbValueToJsonb(top) }
         }
-        scalar => {
-            // SAFETY: makes numerics in the current memory context.
-            let mut value = unsafe { scalar_value(scalar) }?;
-            // SAFETY: `value` is a scalar whose string, if any, points into `v`, alive here;
-            // JsonbValueToJsonb copies it into a new jsonb.
-            unsafe { pg_sys::JsonbValueToJsonb(&mut value) }
-        }
+        scalar => match raw_scalar(scalar)? {
+            Some(jb) => jb,
+            // SAFETY: as `raw_scalar_through_postgres` says.
+            None => unsafe { raw_scalar_through_postgres(scalar) }?,
+        },
     };
     Ok(pg_sys::Datum::from(jb))
+}
+
+/// A scalar JSON value as a jsonb, built by Postgres (`JsonbValueToJsonb`).
+///
+/// # Safety
+/// Calls Postgres to make numerics and the jsonb (in the current memory context).
+pub(crate) unsafe fn raw_scalar_through_postgres(v: &Json) -> PluginResult<*mut pg_sys::Jsonb> {
+    // SAFETY: makes numerics in the current memory context (our contract).
+    let mut value = unsafe { scalar_value(v) }?;
+    // SAFETY: `value` is a scalar whose string, if any, points into `v`, alive here;
+    // JsonbValueToJsonb copies it into a new jsonb.
+    Ok(unsafe { pg_sys::JsonbValueToJsonb(&mut value) })
+}
+
+/// The stored form of an integer as `int64_to_numeric` makes it: a short numeric header (sign,
+/// display scale 0, weight) and base-10000 digits without leading or trailing zeros, after a
+/// 4-byte varlena header (see [`integral_numeric`] for the layout).
+fn numeric_bytes(i: i64, out: &mut Vec<u8>) {
+    let mut magnitude = i.unsigned_abs();
+    let mut digits = [0u16; 5];
+    let mut n = 0;
+    while magnitude > 0 {
+        digits[n] = (magnitude % 10_000) as u16;
+        magnitude /= 10_000;
+        n += 1;
+    }
+    // Least significant first in `digits`: the weight of the first (most significant) stored
+    // digit is n - 1; trailing zero digits are not stored.
+    let weight = n.saturating_sub(1) as u16;
+    let low = digits[..n].iter().take_while(|&&d| d == 0).count();
+    let stored = &digits[low..n];
+    let size = 4 + 2 + 2 * stored.len();
+    let header = 0x8000 | if i < 0 { 0x2000 } else { 0 } | (weight & 0x003F);
+    out.extend_from_slice(&((size as u32) << 2).to_ne_bytes());
+    out.extend_from_slice(&(header as u16).to_ne_bytes());
+    for d in stored.iter().rev() {
+        out.extend_from_slice(&d.to_ne_bytes());
+    }
+}
+
+/// A scalar JSON value (null, a boolean, a string, an integer that fits `i64`) as a jsonb
+/// built here, byte for byte what `JsonbValueToJsonb` builds: a varlena header, an array
+/// container of one element flagged as a raw scalar, its entry (type, and its length as the
+/// end offset), then the value. `None` for other numbers (Postgres builds those). A
+/// `wasm_transform` whose export returns a scalar ends here once per row, and Postgres'
+/// general builder (a parse state, three pushes, a growing buffer) costs more than the call.
+pub(crate) fn raw_scalar(v: &Json) -> PluginResult<Option<*mut pg_sys::Jsonb>> {
+    use pg_sys::{
+        JENTRY_HAS_OFF as HAS_OFF, JENTRY_ISBOOL_FALSE as FALSE, JENTRY_ISBOOL_TRUE as TRUE,
+        JENTRY_ISNULL as NULL, JENTRY_ISNUMERIC as NUMERIC, JENTRY_ISSTRING as STRING,
+    };
+    if cfg!(target_endian = "big") {
+        return Ok(None);
+    }
+    let mut data = Vec::new();
+    let kind = match v {
+        Json::Null => NULL,
+        Json::Bool(false) => FALSE,
+        Json::Bool(true) => TRUE,
+        Json::String(s) => {
+            // The same checks (and errors) as a string Postgres would be given.
+            string_value(s)?;
+            if s.len() > pg_sys::JENTRY_OFFLENMASK as usize {
+                return Ok(None);
+            }
+            data.extend_from_slice(s.as_bytes());
+            STRING
+        }
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => {
+                numeric_bytes(i, &mut data);
+                NUMERIC
+            }
+            None => return Ok(None),
+        },
+        Json::Array(_) | Json::Object(_) => return Ok(None),
+    };
+    let size = 12 + data.len();
+    if size > 0x3FFF_FFFF {
+        return Ok(None);
+    }
+    let header = 1 | pg_sys::JB_FARRAY | pg_sys::JB_FSCALAR;
+    let entry = kind | HAS_OFF | data.len() as u32;
+    // SAFETY: a palloc of `size` bytes in the current memory context, written in full below:
+    // the varlena header, the container header, the entry, the data.
+    unsafe {
+        let jb = pg_sys::palloc(size) as *mut u8;
+        jb.cast::<u32>().write_unaligned((size as u32) << 2);
+        jb.add(4).cast::<u32>().write_unaligned(header);
+        jb.add(8).cast::<u32>().write_unaligned(entry);
+        std::ptr::copy_nonoverlapping(data.as_ptr(), jb.add(12), data.len());
+        Ok(Some(jb.cast()))
+    }
 }

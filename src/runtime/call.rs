@@ -165,6 +165,12 @@ thread_local! {
 static SLOTS_GENERATION: AtomicU64 = AtomicU64::new(0);
 /// How many guest calls are in progress on the stack (a guest query can call wasm functions).
 static DEPTH: AtomicU32 = AtomicU32::new(0);
+
+/// Whether a guest call is running (a statement ending now is a guest's query, or a wasm
+/// function that query called).
+pub fn in_guest_call() -> bool {
+    DEPTH.load(Relaxed) > 0
+}
 static NEXT_INSTANCE_ID: AtomicU64 = AtomicU64::new(1);
 
 fn current_lxid() -> pg_sys::LocalTransactionId {

@@ -578,4 +578,63 @@ mod tests {
             "expected an integer",
         );
     }
+
+    #[pg_test]
+    fn scalar_jsonb_built_here_is_byte_for_byte_postgres_own() {
+        use crate::convert::jsonb::{raw_scalar, raw_scalar_through_postgres};
+        use serde_json::json;
+        let bytes = |jb: *mut pg_sys::Jsonb| {
+            // SAFETY: a jsonb with a 4-byte header: its size in the upper 30 bits.
+            unsafe {
+                let size = (jb as *const u32).read_unaligned() as usize >> 2;
+                std::slice::from_raw_parts(jb as *const u8, size).to_vec()
+            }
+        };
+        let mut values = vec![
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(""),
+            json!("héllo, wörld"),
+            json!(0),
+            json!(i64::MIN),
+            json!(i64::MAX),
+        ];
+        for i in [
+            1i64,
+            9,
+            9999,
+            10_000,
+            10_001,
+            100_000_000,
+            120_000_000_000_000_000,
+        ] {
+            values.push(json!(i));
+            values.push(json!(-i));
+            values.push(json!(i - 1));
+        }
+        for v in &values {
+            let here = raw_scalar(v).unwrap().expect("built here");
+            // SAFETY: builds the same value through Postgres.
+            let there = unsafe { raw_scalar_through_postgres(v) }.unwrap();
+            assert_eq!(bytes(here), bytes(there), "{v}");
+        }
+        // Postgres builds the others; a NUL is refused either way.
+        assert!(raw_scalar(&json!(1.5)).unwrap().is_none());
+        assert!(raw_scalar(&json!(u64::MAX)).unwrap().is_none());
+        assert!(raw_scalar(&json!("a\0b")).is_err());
+        // And what is built here reads back as the same value, and compares equal in SQL.
+        install("scalars", "scalars");
+        assert_eq!(
+            one::<bool>(
+                "SELECT wasm_transform('scalars', 'echo_s64', '[-120000000000]') = '-120000000000'::jsonb
+                    AND wasm_transform('scalars', 'echo_s64', '[0]') = '0'::jsonb
+                    AND wasm_transform('scalars', 'echo_bool', '[true]') = 'true'::jsonb
+                    AND wasm_transform('scalars', 'greet', '[\"ann\"]') = '\"hello, ann\"'::jsonb
+                    AND jsonb_typeof(wasm_transform('scalars', 'echo_s64', '[10000]')) = 'number'
+                    AND wasm_transform('scalars', 'echo_s64', '[10000]')::text = '10000'"
+            ),
+            Some(true)
+        );
+    }
 }
