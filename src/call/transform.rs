@@ -7,9 +7,12 @@ use crate::call::{find_export, unwrap_result};
 use crate::catalog::acl::require_plugin_usage_cached;
 use crate::catalog::resolve_plugin;
 use crate::convert::json::{json_to_val, val_to_json};
+use crate::convert::jsonb::{SingleScalar, jsonb_to_json, single_scalar};
 use crate::error::{PluginError, PluginResult, ValueFault};
+use crate::mapping::FastPath;
 use crate::mapping::{is_sql_ident_of, sql_ident, sql_ident_cow};
 use crate::runtime::call::{ScalarArg, ScalarOut, call_export, call_scalar};
+use pgrx::pg_sys;
 
 /// What a `wasm_transform` call names, resolved: kept for the next row, which nearly always
 /// names the same plugin and export.
@@ -72,10 +75,16 @@ fn transform_target(
     Ok((resolved, index))
 }
 
-pub fn transform(
+/// Call `plugin`'s `export` (or its `transform`, or its only export) with the jsonb `input`:
+/// its single parameter when `positional_single`, else an array of the parameters in order or
+/// an object keyed by their names.
+///
+/// # Safety
+/// `input` must be a non-null jsonb datum.
+pub unsafe fn transform(
     plugin: &str,
     export: Option<&str>,
-    input: Json,
+    input: pg_sys::Datum,
     positional_single: bool,
 ) -> PluginResult<Option<Json>> {
     let (resolved, index) = transform_target(plugin, export)?;
@@ -89,7 +98,33 @@ pub fn transform(
         export: &ex.name,
     };
     let params = &ex.sig.params;
-    let args: Vec<Val> = if positional_single {
+    // One integer or string argument of a typed export, read straight from the jsonb (the
+    // per-row case); anything else goes through JSON values and their checks.
+    let direct = match ex.fast {
+        FastPath::S64ToS64
+        | FastPath::S32ToS32
+        | FastPath::StrToStr
+        | FastPath::StrToBool
+        | FastPath::StrToS64
+        | FastPath::StrToOptStr => {
+            // SAFETY: a non-null jsonb (our contract), alive for this call.
+            match (ex.fast, unsafe { single_scalar(input, positional_single) }) {
+                (FastPath::S64ToS64, Some(SingleScalar::Int(i))) => Some(ScalarArg::I64(i)),
+                (FastPath::S32ToS32, Some(SingleScalar::Int(i))) => {
+                    i32::try_from(i).ok().map(ScalarArg::I32)
+                }
+                (FastPath::S64ToS64 | FastPath::S32ToS32, _) => None,
+                (_, Some(SingleScalar::Str(s))) => Some(ScalarArg::Str(s)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let args: Vec<Val> = if direct.is_some() {
+        Vec::new()
+    } else if positional_single {
+        // SAFETY: as above.
+        let input = unsafe { jsonb_to_json(input) }?;
         if params.len() != 1 {
             return Err(PluginError::bad_value(
                 ValueFault::Invalid,
@@ -104,9 +139,11 @@ pub fn transform(
                 .map_err(|e| e.into_plugin_error(&format!("input of {what}")))?,
         ]
     } else {
-        json_args(&what, params, &input)?
+        // SAFETY: as above.
+        json_args(&what, params, &unsafe { jsonb_to_json(input) }?)?
     };
-    let result = match scalar_arg(&args)
+    let result = match direct
+        .or_else(|| scalar_arg(&args))
         .and_then(|a| call_scalar(resolved.caller(), &resolved.compiled, index, a, false))
     {
         Some(typed) => Some(match typed? {

@@ -289,6 +289,60 @@ pub unsafe fn jsonb_to_json(datum: pg_sys::Datum) -> PluginResult<Json> {
     Ok(Json::Null)
 }
 
+/// The one argument of a `wasm_transform` call, when it is an integer that fits `i64` or a
+/// string, read straight from the jsonb for a typed call: the input itself when `top` (a
+/// top-level scalar), else the only element of a one-element array.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SingleScalar<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+/// The jsonb's single scalar argument (see [`SingleScalar`]); `None` when it is anything else
+/// (the general path reads it then, with its conversions and errors).
+///
+/// # Safety
+/// `datum` must be a non-null jsonb datum, alive while the result is used.
+pub unsafe fn single_scalar<'a>(datum: pg_sys::Datum, top: bool) -> Option<SingleScalar<'a>> {
+    if cfg!(target_endian = "big") {
+        return None;
+    }
+    let ptr = datum.cast_mut_ptr::<u8>();
+    // SAFETY: a jsonb (the caller's contract): read in place only with a plain 4-byte header.
+    if unsafe { *ptr } & 0x03 != 0 {
+        return None;
+    }
+    // SAFETY: a plain jsonb: after the varlena header, its root container's header, and for
+    // a one-element array (a raw scalar is one too) the element's entry, then its data.
+    let (header, entry, data) = unsafe {
+        (
+            ptr.add(4).cast::<u32>().read_unaligned(),
+            ptr.add(8).cast::<u32>().read_unaligned(),
+            ptr.add(12),
+        )
+    };
+    let is_scalar = header & pg_sys::JB_FSCALAR != 0;
+    if is_scalar != top || header & pg_sys::JB_FARRAY == 0 || header & pg_sys::JB_CMASK != 1 {
+        return None;
+    }
+    // The first element's entry holds its end offset, which is its length (padding included:
+    // none before the first element, which starts 4-byte aligned).
+    let len = (entry & pg_sys::JENTRY_OFFLENMASK) as usize;
+    match entry & pg_sys::JENTRY_TYPEMASK {
+        pg_sys::JENTRY_ISNUMERIC => {
+            // SAFETY: a numeric of `len` bytes inside the live jsonb.
+            let n = unsafe { integral_numeric(data as pg_sys::Numeric) }?;
+            n.as_i64().map(SingleScalar::Int)
+        }
+        pg_sys::JENTRY_ISSTRING => {
+            // SAFETY: `len` bytes of string inside the live jsonb.
+            let bytes: &'a [u8] = unsafe { std::slice::from_raw_parts(data, len) };
+            std::str::from_utf8(bytes).ok().map(SingleScalar::Str)
+        }
+        _ => None,
+    }
+}
+
 /// A top-level scalar, or an array of scalars (`wasm_transform`'s usual arguments), read
 /// without the iterator; `None` for any other container.
 ///
@@ -492,11 +546,13 @@ pub(crate) unsafe fn raw_scalar_through_postgres(v: &Json) -> PluginResult<*mut 
     Ok(unsafe { pg_sys::JsonbValueToJsonb(&mut value) })
 }
 
-/// The stored form of an integer as `int64_to_numeric` makes it: a short numeric header (sign,
-/// display scale 0, weight) and base-10000 digits without leading or trailing zeros, after a
-/// 4-byte varlena header (see [`integral_numeric`] for the layout).
-fn numeric_bytes(i: i64, out: &mut Vec<u8>) {
+/// The stored form of an integer as `int64_to_numeric` makes it: a 4-byte varlena header, a
+/// short numeric header (sign, display scale 0, weight) and base-10000 digits without leading
+/// or trailing zeros (see [`integral_numeric`] for the layout); returns the buffer and how
+/// many of its bytes are used.
+fn numeric_bytes(i: i64) -> ([u8; 16], usize) {
     let mut magnitude = i.unsigned_abs();
+    // Least significant first; an i64 has at most 5 base-10000 digits.
     let mut digits = [0u16; 5];
     let mut n = 0;
     while magnitude > 0 {
@@ -504,18 +560,19 @@ fn numeric_bytes(i: i64, out: &mut Vec<u8>) {
         magnitude /= 10_000;
         n += 1;
     }
-    // Least significant first in `digits`: the weight of the first (most significant) stored
-    // digit is n - 1; trailing zero digits are not stored.
+    // The weight of the most significant digit; trailing zero digits are not stored.
     let weight = n.saturating_sub(1) as u16;
     let low = digits[..n].iter().take_while(|&&d| d == 0).count();
     let stored = &digits[low..n];
     let size = 4 + 2 + 2 * stored.len();
-    let header = 0x8000 | if i < 0 { 0x2000 } else { 0 } | (weight & 0x003F);
-    out.extend_from_slice(&((size as u32) << 2).to_ne_bytes());
-    out.extend_from_slice(&(header as u16).to_ne_bytes());
-    for d in stored.iter().rev() {
-        out.extend_from_slice(&d.to_ne_bytes());
+    let header: u16 = 0x8000 | if i < 0 { 0x2000 } else { 0 } | (weight & 0x003F);
+    let mut out = [0u8; 16];
+    out[..4].copy_from_slice(&((size as u32) << 2).to_ne_bytes());
+    out[4..6].copy_from_slice(&header.to_ne_bytes());
+    for (k, d) in stored.iter().rev().enumerate() {
+        out[6 + 2 * k..8 + 2 * k].copy_from_slice(&d.to_ne_bytes());
     }
+    (out, size)
 }
 
 /// A scalar JSON value (null, a boolean, a string, an integer that fits `i64`) as a jsonb
@@ -532,24 +589,23 @@ pub(crate) fn raw_scalar(v: &Json) -> PluginResult<Option<*mut pg_sys::Jsonb>> {
     if cfg!(target_endian = "big") {
         return Ok(None);
     }
-    let mut data = Vec::new();
-    let kind = match v {
-        Json::Null => NULL,
-        Json::Bool(false) => FALSE,
-        Json::Bool(true) => TRUE,
+    let numeric;
+    let (kind, data): (u32, &[u8]) = match v {
+        Json::Null => (NULL, &[]),
+        Json::Bool(false) => (FALSE, &[]),
+        Json::Bool(true) => (TRUE, &[]),
         Json::String(s) => {
             // The same checks (and errors) as a string Postgres would be given.
             string_value(s)?;
             if s.len() > pg_sys::JENTRY_OFFLENMASK as usize {
                 return Ok(None);
             }
-            data.extend_from_slice(s.as_bytes());
-            STRING
+            (STRING, s.as_bytes())
         }
         Json::Number(n) => match n.as_i64() {
             Some(i) => {
-                numeric_bytes(i, &mut data);
-                NUMERIC
+                numeric = numeric_bytes(i);
+                (NUMERIC, &numeric.0[..numeric.1])
             }
             None => return Ok(None),
         },

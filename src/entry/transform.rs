@@ -40,8 +40,7 @@ unsafe fn transform_call(
         let text = |d: pg_sys::Datum| <&str>::from_datum(d, false).unwrap_or_default();
         let plugin = text(args[0].value);
         let export = with_export.then(|| text(args[1].value));
-        let input = crate::convert::jsonb::jsonb_to_json(args[args.len() - 1].value)?;
-        match transform(plugin, export, input, !with_export)? {
+        match transform(plugin, export, args[args.len() - 1].value, !with_export)? {
             Some(json) => {
                 (*fcinfo).isnull = false;
                 crate::convert::jsonb::json_to_jsonb(&json)

@@ -636,5 +636,37 @@ mod tests {
             ),
             Some(true)
         );
+        // One integer or string argument goes to a typed export straight from the jsonb;
+        // what that path does not take goes the general way, with the same results and errors.
+        for (call, result) in [
+            ("'echo_s32', '[-5]'", "-5"),
+            ("'echo_s64', '[\"42\"]'", "42"),
+            ("'echo_s64', '[4.0]'", "4"),
+            ("'shout', '[\"grüße\"]'", "\"GRÜSSE\""),
+            ("'parse_int', '[\" 42 \"]'", "42"),
+            ("'parse_int', '{\"text\": \"7\"}'", "7"),
+        ] {
+            assert_eq!(
+                one::<String>(&format!("SELECT wasm_transform('scalars', {call})::text"))
+                    .as_deref(),
+                Some(result),
+                "{call}"
+            );
+        }
+        assert_error(
+            "SELECT wasm_transform('scalars', 'echo_s32', '[2147483648]')",
+            "22003",
+            "out of range",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'echo_s64', '[[1]]')",
+            "22023",
+            "",
+        );
+        assert_error(
+            "SELECT wasm_transform('scalars', 'shout', '[1]')",
+            "22023",
+            "",
+        );
     }
 }
