@@ -308,26 +308,38 @@ pub unsafe fn single_scalar<'a>(datum: pg_sys::Datum, top: bool) -> Option<Singl
         return None;
     }
     let ptr = datum.cast_mut_ptr::<u8>();
-    // SAFETY: a jsonb (the caller's contract): read in place only with a plain 4-byte header.
-    if unsafe { *ptr } & 0x03 != 0 {
+    // SAFETY: a jsonb (the caller's contract): read in place when not compressed or external,
+    // with the 1-byte header a short value stored in a row has, or a 4-byte one; every read
+    // below is unaligned-safe.
+    let (size, at) = unsafe {
+        match *ptr {
+            b if b & 0x03 == 0 => ((ptr.cast::<u32>().read_unaligned() >> 2) as usize, 4),
+            b if b & 0x01 == 0x01 && b != 0x01 => ((b >> 1) as usize, 1),
+            _ => return None,
+        }
+    };
+    if size < at + 8 {
         return None;
     }
-    // SAFETY: a plain jsonb: after the varlena header, its root container's header, and for
-    // a one-element array (a raw scalar is one too) the element's entry, then its data.
+    // SAFETY: after the varlena header, the root container's header and, for a one-element
+    // array (a raw scalar is one too), the element's entry, then its data.
     let (header, entry, data) = unsafe {
         (
-            ptr.add(4).cast::<u32>().read_unaligned(),
-            ptr.add(8).cast::<u32>().read_unaligned(),
-            ptr.add(12),
+            ptr.add(at).cast::<u32>().read_unaligned(),
+            ptr.add(at + 4).cast::<u32>().read_unaligned(),
+            ptr.add(at + 8),
         )
     };
     let is_scalar = header & pg_sys::JB_FSCALAR != 0;
     if is_scalar != top || header & pg_sys::JB_FARRAY == 0 || header & pg_sys::JB_CMASK != 1 {
         return None;
     }
-    // The first element's entry holds its end offset, which is its length (padding included:
-    // none before the first element, which starts 4-byte aligned).
+    // The first element's entry holds its end offset, which is its length (no padding comes
+    // before the first element, which starts 4-byte aligned in the 4-byte-header form).
     let len = (entry & pg_sys::JENTRY_OFFLENMASK) as usize;
+    if at + 8 + len > size {
+        return None;
+    }
     match entry & pg_sys::JENTRY_TYPEMASK {
         pg_sys::JENTRY_ISNUMERIC => {
             // SAFETY: a numeric of `len` bytes inside the live jsonb.

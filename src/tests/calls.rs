@@ -653,6 +653,47 @@ mod tests {
                 "{call}"
             );
         }
+        // From a table, where a short jsonb is stored with a 1-byte header and read in place.
+        Spi::run(
+            "CREATE TEMP TABLE args AS SELECT i, jsonb_build_array(i * 10007) AS n,
+                jsonb_build_array('é' || i) AS s, to_jsonb(i) AS top FROM generate_series(-3, 3) i",
+        )
+        .unwrap();
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(wasm_transform('scalars', 'echo_s64', n)::text || ' '
+                    || wasm_transform('scalars', 'shout', s)::text, ',' ORDER BY i) FROM args"
+            )
+            .as_deref(),
+            Some(
+                "-30021 \"É-3\",-20014 \"É-2\",-10007 \"É-1\",0 \"É0\",10007 \"É1\",\
+                 20014 \"É2\",30021 \"É3\""
+            )
+        );
+        // Those stored values are read without the general path.
+        Spi::connect(|client| {
+            use crate::convert::jsonb::{SingleScalar, single_scalar};
+            let row = client
+                .select("SELECT n, s, top FROM args WHERE i = 1", None, &[])
+                .unwrap()
+                .first();
+            let datum = |k| row.get_datum_by_ordinal(k).unwrap().unwrap();
+            // SAFETY: non-null jsonb datums of the row, alive in the connection.
+            unsafe {
+                assert_eq!(
+                    single_scalar(datum(1), false),
+                    Some(SingleScalar::Int(10007))
+                );
+                assert_eq!(
+                    single_scalar(datum(2), false),
+                    Some(SingleScalar::Str("é1"))
+                );
+                assert_eq!(single_scalar(datum(3), true), Some(SingleScalar::Int(1)));
+                // A top-level scalar is not an array's one element, nor the other way round.
+                assert_eq!(single_scalar(datum(3), false), None);
+                assert_eq!(single_scalar(datum(1), true), None);
+            }
+        });
         assert_error(
             "SELECT wasm_transform('scalars', 'echo_s32', '[2147483648]')",
             "22003",
