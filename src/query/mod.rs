@@ -659,7 +659,7 @@ fn tuptable_rows(count: u64) -> Vec<Vec<Value>> {
         (1..=(*desc).natts)
             .filter_map(|i| {
                 let attr = &*(*desc).attrs.as_ptr().add(i as usize - 1);
-                (!attr.attisdropped).then(|| (i, pg_sys::getBaseType(attr.atttypid)))
+                (!attr.attisdropped).then(|| (i, base_type(attr.atttypid)))
             })
             .collect()
     };
@@ -670,6 +670,17 @@ fn tuptable_rows(count: u64) -> Vec<Vec<Value>> {
             unsafe { row_values(*tuples.add(r), desc, &columns) }
         })
         .collect()
+}
+
+/// The base type of a type (a domain's values are its base type's). The types Postgres itself
+/// defines with fixed OIDs (below `FirstGenbkiObjectId`, from `pg_type.dat`) include no
+/// domain and are their own base types: no catalog lookup for them, per query.
+fn base_type(ty: pg_sys::Oid) -> pg_sys::Oid {
+    if ty.to_u32() < pg_sys::FirstGenbkiObjectId {
+        return ty;
+    }
+    // SAFETY: looks a type up in the syscache; any OID is accepted.
+    unsafe { pg_sys::getBaseType(ty) }
 }
 
 /// The values of a tuple's `columns` (attribute numbers with their base types), copied out.

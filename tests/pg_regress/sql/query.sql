@@ -43,6 +43,9 @@ SELECT enrich.probe_typed('SELECT $1, $2', ARRAY['posint', 'text'], ARRAY['int:5
 SELECT enrich.probe_typed('SELECT $1', ARRAY['posint'], ARRAY['int:0']);
 SELECT enrich.probe_typed('SELECT $1', ARRAY['no_such_type'], ARRAY['x']);
 SELECT * FROM unnest(enrich.probe(ARRAY['SELECT 5::posint, ''{1,2}''::int[]'])) AS probe;
+-- A domain Postgres defines itself (information_schema's, made at initdb) is read as its base
+-- type too, and so are the built-in types around it.
+SELECT * FROM unnest(enrich.probe(ARRAY['SELECT 7::information_schema.cardinal_number, ''x''::information_schema.sql_identifier, ''a''::varchar(3), ''b''::char(2), 1.5::float4'])) AS probe;
 
 -- Errors go to the guest, which goes on: the next query in the same call works.
 SELECT * FROM unnest(enrich.probe(ARRAY['SELEC 1', 'SELECT * FROM public.no_such_table', 'SELECT 1/0', 'SELECT $2::int', 'SELECT 42'])) AS probe;
