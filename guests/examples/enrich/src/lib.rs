@@ -55,8 +55,9 @@ impl Guest for Enrich {
                 );
             }
             let rows = slot.as_ref()?.query(&[Value::Text(code)]).ok()?;
-            match rows.first()?.first()? {
-                Value::Text(name) => Some(name.clone()),
+            // The first value of the first row, moved out (no copy).
+            match rows.into_iter().next()?.into_iter().next()? {
+                Value::Text(name) => Some(name),
                 _ => None,
             }
         })
