@@ -245,6 +245,17 @@ pub fn outside_aggregate() -> PluginError {
     )
 }
 
+unsafe extern "C-unwind" {
+    /// Postgres' `AggCheckCallContext`, called directly rather than through pgrx's
+    /// error-catching wrapper (a `sigsetjmp` per call): it only reads `fcinfo->context` and
+    /// cannot raise an error, and every row's `add` asks for it.
+    #[link_name = "AggCheckCallContext"]
+    fn agg_check_call_context_direct(
+        fcinfo: pg_sys::FunctionCallInfo,
+        aggcontext: *mut pg_sys::MemoryContext,
+    ) -> std::ffi::c_int;
+}
+
 /// The support binding of function `fn_oid`, or `None` if it is not a support function.
 fn support(fn_oid: pg_sys::Oid) -> PluginResult<Option<Rc<Support>>> {
     let current = generation();
@@ -290,7 +301,7 @@ pub unsafe fn call_support(
     };
     let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
     // SAFETY: as above; AggCheckCallContext only reads fcinfo->context.
-    if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) } == 0 {
+    if unsafe { agg_check_call_context_direct(fcinfo, &mut aggcontext) } == 0 {
         return Err(outside_aggregate());
     }
     let a = &s.plugin.compiled.aggregates[s.agg];

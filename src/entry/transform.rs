@@ -3,6 +3,7 @@
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
+use crate::convert::datum::text_arg;
 use crate::call::transform::transform;
 use crate::error::{OrReport, PluginResult};
 
@@ -37,9 +38,9 @@ unsafe fn transform_call(
     // SAFETY: the functions are STRICT with (text, jsonb) or (text, text, jsonb) arguments.
     unsafe {
         let args = (*fcinfo).args.as_slice(if with_export { 3 } else { 2 });
-        let text = |d: pg_sys::Datum| <&str>::from_datum(d, false).unwrap_or_default();
-        let plugin = text(args[0].value);
-        let export = with_export.then(|| text(args[1].value));
+        // Read in place when stored inline (the constant names of a per-row call).
+        let plugin = text_arg(args[0].value);
+        let export = with_export.then(|| text_arg(args[1].value));
         match transform(plugin, export, args[args.len() - 1].value, !with_export)? {
             Some(json) => {
                 (*fcinfo).isnull = false;

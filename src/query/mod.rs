@@ -262,7 +262,7 @@ fn with_spi<T>(f: impl FnOnce() -> Result<T, SqlError>) -> Result<T, SqlError> {
 /// A guest's UTF-8 string as a NUL-terminated string in the database's encoding. A character
 /// the database's encoding lacks raises `22P05` (caught by `guarded`); a NUL is `22021`.
 fn to_server(s: &str, what: &str) -> Result<CString, SqlError> {
-    let nul = || SqlError::new("22021", format!("{what} contains a NUL character"));
+    let nul = || nul_in(what);
     if utf8_database() {
         return CString::new(s).map_err(|_| nul());
     }
@@ -281,6 +281,10 @@ fn to_server(s: &str, what: &str) -> Result<CString, SqlError> {
         }
     };
     CString::new(converted).map_err(|_| nul())
+}
+
+fn nul_in(what: &str) -> SqlError {
+    SqlError::new("22021", format!("{what} contains a NUL character"))
 }
 
 /// `len` bytes of text in the database's encoding, as a guest's UTF-8 string.
@@ -516,6 +520,13 @@ fn direct_datum(
         (pg_sys::FLOAT8OID, Value::Float(f)) => Ok((*f).into_datum()),
         (pg_sys::BOOLOID, Value::Boolean(b)) => Ok((*b).into_datum()),
         (pg_sys::BYTEAOID, Value::Bytes(b)) => Ok(b.as_slice().into_datum()),
+        // In a UTF-8 database the guest's bytes are the text's: copied once, into the datum.
+        (pg_sys::TEXTOID, Value::Text(t)) if typmod < 0 && utf8_database() => {
+            if t.contains('\0') {
+                return Some(Err(nul_in("a parameter")));
+            }
+            Ok(t.as_str().into_datum())
+        }
         (pg_sys::TEXTOID, Value::Text(t)) if typmod < 0 => {
             return Some(to_server(t, "a parameter").map(|c| {
                 // SAFETY: copies the bytes into a palloc'd text in the current context.

@@ -67,6 +67,8 @@ class WitWorld(wit_world.WitWorld):
         def value(p: str):
             if p.startswith("int:") and p[4:].lstrip("-").isdigit():
                 return types.Value_Int(int(p[4:]))
+            if p == "nul":
+                return types.Value_Text("a\0b")
             return types.Value_Null() if p == "null" else types.Value_Text(p)
         return render(lambda: query.prepare(sql, param_types).query([value(p) for p in params]))
 

@@ -42,6 +42,11 @@ SELECT enrich.probe_typed('SELECT $1', ARRAY['int4'], ARRAY['int:-2147483649']);
 SELECT enrich.probe_typed('SELECT $1, $2', ARRAY['posint', 'text'], ARRAY['int:5', 'null']);
 SELECT enrich.probe_typed('SELECT $1', ARRAY['posint'], ARRAY['int:0']);
 SELECT enrich.probe_typed('SELECT $1', ARRAY['no_such_type'], ARRAY['x']);
+-- A text parameter with a NUL character, which no text value can hold: 22021, for text
+-- (copied straight into the datum) and varchar (through its input function) alike.
+SELECT enrich.probe_typed('SELECT $1', ARRAY['text'], ARRAY['nul']);
+SELECT enrich.probe_typed('SELECT $1', ARRAY['varchar'], ARRAY['nul']);
+SELECT enrich.probe_typed('SELECT length($1)', ARRAY['text'], ARRAY['abc']);
 SELECT * FROM unnest(enrich.probe(ARRAY['SELECT 5::posint, ''{1,2}''::int[]'])) AS probe;
 -- A domain Postgres defines itself (information_schema's, made at initdb) is read as its base
 -- type too, and so are the built-in types around it.
@@ -138,6 +143,7 @@ SELECT enrich_py.count_in_batches('SELECT generate_series(1, 1000)', 64);
 SELECT t, enrich_py.probe_typed('SELECT $1, $2', t, ARRAY['int:-7', 'abcd'])
           = enrich.probe_typed('SELECT $1, $2', t, ARRAY['int:-7', 'abcd']) AS same_typed
 FROM (VALUES (ARRAY['int2', 'text']), (ARRAY['posint', 'text']), (ARRAY['int8', 'varchar(3)'])) v(t);
+SELECT enrich_py.probe_typed('SELECT $1', ARRAY['text'], ARRAY['nul']) AS python_nul;
 SELECT wasm.uninstall('enrich_py');
 
 DROP FUNCTION public.country(text);

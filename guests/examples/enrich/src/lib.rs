@@ -90,6 +90,8 @@ impl Guest for Enrich {
             .map(|p| match p.strip_prefix("int:").map(str::parse::<i64>) {
                 Some(Ok(i)) => Value::Int(i),
                 _ if p == "null" => Value::Null,
+                // Text no SQL value can hold: Postgres refuses it with 22021.
+                _ if p == "nul" => Value::Text("a\0b".into()),
                 _ => Value::Text(p),
             })
             .collect();
