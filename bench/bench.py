@@ -91,15 +91,20 @@ def time_query(port, expr, repeat):
     times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
     return min(times[-repeat:])
 
+# Runs of each timed query, the best of which counts (--repeat; BENCH_REPEAT in run.sh).
+REPEAT = 3
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each query; the best counts")
     ap.add_argument("--wasm-dir", required=True)
     ap.add_argument("--only", choices=["calls", "lookups", "triggers", "aggregates", "stats", "links", "work"], help="run one part only")
     args = ap.parse_args()
+    global REPEAT
+    REPEAT = args.repeat
 
     psql(args.port, "postgres", "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench;")
     psql(args.port, "bench", PEERS.format(rows=args.rows))
@@ -189,11 +194,11 @@ def lookups(port, wasm_dir, rows):
     psql(port, "bench", LOOKUP_PEERS.format(rows=rows))
     data = base64.b64encode(open(f"{wasm_dir}/enrich.wasm", "rb").read()).decode()
     psql(port, "bench", f"SELECT count(*) FROM wasm.install('enrich', decode('{data}', 'base64'), capabilities => '{{query}}');")
-    scan = time_query_on(port, "orders", "code", 3)
+    scan = time_query_on(port, "orders", "code", REPEAT)
     results = []
     for name, expr in [("PL/pgSQL", "plpgsql_country(code)"), ("PL/Python (plpy.prepare, kept in SD)", "py_country(code)"),
                        ("pg_component (enrich, statement prepared once per instance)", "enrich.country_name(code)")]:
-        ms = time_query_on(port, "orders", expr, 3)
+        ms = time_query_on(port, "orders", expr, REPEAT)
         results.append((name, max(ms - scan, 0.0) * 1e6 / rows))
     wasm_ns = results[-1][1]
     print(f"### One indexed lookup per row ({rows} rows, 10,000-row reference table, an index scan each)")
@@ -324,7 +329,7 @@ def aggregates(port, wasm_dir, rows):
     for name, file in [("agg", "aggregates.wasm"), ("benchref", "bench.wasm")]:
         b64 = base64.b64encode(open(f"{wasm_dir}/{file}", "rb").read()).decode()
         psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'), deterministic => true);")
-    scan = time_query(port, "*", 3)
+    scan = time_query(port, "*", REPEAT)
 
     def timed(query):
         sql = "SET jit = off;\nSET max_parallel_workers_per_gather = 0;\n" + (query + ";\n") * 4
@@ -358,7 +363,7 @@ def stats_overhead(port, wasm_dir, rows):
     b64 = base64.b64encode(open(f"{wasm_dir}/bench.wasm", "rb").read()).decode()
     psql(port, "bench", f"SELECT count(*) FROM wasm.install('statsbench', decode('{b64}', 'base64'), "
                         f"deterministic => true, replace => true);")
-    scan = time_query(port, "*", 3)
+    scan = time_query(port, "*", REPEAT)
     print(f"### Cost of wasm.stats ({rows} typed calls, wasm.track_stats on and off, best of 5)")
     print()
     print("| call | stats off: ns/row | stats on: ns/row | overhead |")
@@ -385,9 +390,9 @@ def link_overhead(port, wasm_dir, rows):
         b64 = base64.b64encode(open(f"{wasm_dir}/{file}", "rb").read()).decode()
         psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'), "
                             f"deterministic => true, replace => true);")
-    scan = time_query(port, "*", 3)
-    direct = (time_query(port, "geo.between(i, 0, 0, 1)", 3) - scan) * 1e6 / rows
-    linked = (time_query(port, "stores.between(i, 0, 0, 1)", 3) - scan) * 1e6 / rows
+    scan = time_query(port, "*", REPEAT)
+    direct = (time_query(port, "geo.between(i, 0, 0, 1)", REPEAT) - scan) * 1e6 / rows
+    linked = (time_query(port, "stores.between(i, 0, 0, 1)", REPEAT) - scan) * 1e6 / rows
     print(f"### A call across a link ({rows} rows)")
     print()
     print("| call | ns/row over scan | vs direct |")
@@ -506,8 +511,8 @@ def real_work(port, wasm_dir, rows):
         return int(out.split()[-3]) if "row" in out else int(re.findall(r"\d+", out)[0])
 
     for job, table, impls in WORK_JOBS:
-        scan = time_query_on(port, table, "*", 3)
-        timed = [(name, (time_query_on(port, table, expr, 3) - scan) * 1e6 / rows, expr) for name, expr in impls]
+        scan = time_query_on(port, table, "*", REPEAT)
+        timed = [(name, (time_query_on(port, table, expr, REPEAT) - scan) * 1e6 / rows, expr) for name, expr in impls]
         best = min(timed, key=lambda t: t[1])[0]
         mine = timed[0][1]
         for name, ns, expr in timed:
@@ -545,7 +550,7 @@ def languages(port, wasm_dir, rows):
     print()
     print("| language | size | install (compile) | first call, new backend | ns/row over scan |")
     print("|---|---:|---:|---:|---:|")
-    scan = min(time_query_on(port, "titles", "*", 3), 1e9)
+    scan = min(time_query_on(port, "titles", "*", REPEAT), 1e9)
     for i, (lang, file) in enumerate(LANGUAGES):
         data = open(f"{wasm_dir}/{file}", "rb").read()
         name = f"lang{i}"
@@ -555,7 +560,7 @@ def languages(port, wasm_dir, rows):
         install_ms = (time.perf_counter() - t0) * 1000
         out = psql(port, "bench", f"SELECT {name}.slugify('warm up');", timing=True)
         first = float(re.findall(r"Time: ([0-9.]+) ms", out)[0])
-        ms = time_query_on(port, "titles", f"{name}.slugify(t)", 3)
+        ms = time_query_on(port, "titles", f"{name}.slugify(t)", REPEAT)
         per_row = max(ms - scan, 0.0) * 1e6 / rows
         print(f"| {lang} | {len(data) / 1e6:.2f} MB | {install_ms:.0f} ms | {first:.1f} ms | {per_row:.0f} |")
     print()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks: per-row cost of pg_component against the built-in expression, an SQL function,
 # PL/pgSQL, PL/Python, PL/Perl and PL/Lua, measured side by side in one run on one cluster.
-# Prints ns/row over a bare scan and ratios. Rows: BENCH_ROWS (default 1000000).
+# Prints ns/row over a bare scan and ratios. Rows: BENCH_ROWS (default 1000000); runs of each
+# query, the best counting: BENCH_REPEAT (default 3).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -25,4 +26,4 @@ cluster_start "$dir" "$port"
 trap 'cluster_stop "$dir"' EXIT
 # Measure cold compiles: start without compiled code on disk.
 rm -rf "$dir/pgsql_tmp_pg_component" "$dir/pg_component_cache"
-python3 -u "$here/bench.py" --port "$port" --rows "${BENCH_ROWS:-1000000}" --wasm-dir "$PG_COMPONENT_WASM_DIR" ${BENCH_ONLY:+--only "$BENCH_ONLY"}
+python3 -u "$here/bench.py" --port "$port" --rows "${BENCH_ROWS:-1000000}" --wasm-dir "$PG_COMPONENT_WASM_DIR" ${BENCH_ONLY:+--only "$BENCH_ONLY"} ${BENCH_REPEAT:+--repeat "$BENCH_REPEAT"}
