@@ -322,23 +322,25 @@ CREATE AGGREGATE py_mean(float8) (SFUNC = py_mean_add, STYPE = float8[],
 
 def aggregates(port, wasm_dir, rows):
     """An aggregate from an exported resource (the fixture's mean: constructor, add, finish)
-    over every row and over 1,000 groups, against the built-in avg and the same aggregate
-    with its transition function in PL/pgSQL and in PL/Python, all in one run; a typed scalar
-    call is the reference for the per-row cost of add."""
+    over every row and over 1,000 groups, against the built-in avg, the same aggregate with its
+    transition function in PL/pgSQL and in PL/Python, and the same resource with add-batch
+    (rows handed over 256 at a time), all in one run; a typed scalar call is the reference for
+    the per-row cost of add."""
     psql(port, "bench", AGGREGATE_PEERS)
-    for name, file in [("agg", "aggregates.wasm"), ("benchref", "bench.wasm")]:
+    for name, file in [("agg", "aggregates.wasm"), ("aggb", "agg-batch.wasm"), ("benchref", "bench.wasm")]:
         b64 = base64.b64encode(open(f"{wasm_dir}/{file}", "rb").read()).decode()
         psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'), deterministic => true);")
     scan = time_query(port, "*", REPEAT)
 
     def timed(query):
-        sql = "SET jit = off;\nSET max_parallel_workers_per_gather = 0;\n" + (query + ";\n") * 4
+        sql = "SET jit = off;\nSET max_parallel_workers_per_gather = 0;\n" + (query + ";\n") * (REPEAT + 1)
         out = psql(port, "bench", sql, timing=True)
         times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
-        return min(times[-3:])
+        return min(times[-REPEAT:])
 
     peers = [("built-in avg()", "avg(f)"), ("PL/pgSQL aggregate (sfunc in PL/pgSQL)", "plpgsql_mean(f)"),
              ("PL/Python aggregate (sfunc in PL/Python)", "py_mean(f)"),
+             ("pg_component aggregate, rows in batches (aggb.mean: the same with add-batch)", "aggb.mean(f)"),
              ("pg_component aggregate (agg.mean, resource add/finish)", "agg.mean(f)")]
     print(f"### Aggregates ({rows} rows, one group and 1,000 groups)")
     print()

@@ -2,7 +2,8 @@
 # Instructions per call inside the language handler, counted by callgrind (exact and stable on
 # a noisy machine, unlike timings): pg_component's typed int8 -> int8 and text -> text calls
 # (and the same exports through wasm_transform from a jsonb column), an aggregate's per-row
-# `add` (a resource method; the peer a PL/pgSQL transition function), and a plugin's indexed lookup through a prepared statement (enrich), against PL/pgSQL doing
+# `add` (a resource method; the peer a PL/pgSQL transition function) and the same with its rows
+# handed over by `add-batch`, and a plugin's indexed lookup through a prepared statement (enrich), against PL/pgSQL doing
 # the same, in a single-user backend. Each query runs over N and 2N
 # rows (after a run not counted); the difference over N is the per-call count, so the first
 # call's set-up drops out.
@@ -31,6 +32,7 @@ cluster_start "$dir" "$port"
 b64="$(base64 -w0 "$PG_COMPONENT_WASM_DIR/bench.wasm")"
 enrich="$(base64 -w0 "$PG_COMPONENT_WASM_DIR/enrich.wasm")"
 aggs="$(base64 -w0 "$PG_COMPONENT_WASM_DIR/aggregates.wasm")"
+aggb="$(base64 -w0 "$PG_COMPONENT_WASM_DIR/agg-batch.wasm")"
 cluster_psql "$port" postgres -q -c "CREATE DATABASE cg"
 cluster_psql "$port" cg -q <<SQL
 CREATE EXTENSION pg_component;
@@ -39,6 +41,7 @@ CREATE FUNCTION plpgsql_inc(x int8) RETURNS int8 LANGUAGE plpgsql IMMUTABLE AS '
 CREATE FUNCTION plpgsql_upper(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN upper(s); END';
 SELECT count(*) FROM wasm.install('enrich', decode('$enrich', 'base64'), capabilities => '{query}');
 SELECT count(*) FROM wasm.install('agg', decode('$aggs', 'base64'), deterministic => true);
+SELECT count(*) FROM wasm.install('aggb', decode('$aggb', 'base64'), deterministic => true);
 CREATE FUNCTION plpgsql_mean_add(s float8[], x float8) RETURNS float8[] LANGUAGE plpgsql IMMUTABLE AS \$\$
 BEGIN IF x IS NULL THEN RETURN s; END IF; RETURN ARRAY[s[1] + x, s[2] + 1]; END \$\$;
 CREATE AGGREGATE plpgsql_mean(float8) (SFUNC = plpgsql_mean_add, STYPE = float8[], INITCOND = '{0,0}');
@@ -79,6 +82,7 @@ for spec in "pg_component typed int8|wasm_call_handler|count(cg.inc(i))" \
     "pg_component wasm_transform int8|wasm_transform_export|count(wasm_transform('cg', 'inc', ij))" \
     "pg_component wasm_transform text|wasm_transform_export|count(wasm_transform('cg', 'upper', sj))" \
     "pg_component aggregate add|wasm_call_handler|agg.mean(i::float8)" \
+    "pg_component aggregate add, in batches|wasm_call_handler|aggb.mean(i::float8)" \
     "PL/pgSQL aggregate sfunc|plpgsql_call_handler|plpgsql_mean(i::float8)" \
     "pg_component lookup|wasm_call_handler|count(enrich.country_name(code))" \
     "PL/pgSQL lookup|plpgsql_call_handler|count(plpgsql_country(code))"; do

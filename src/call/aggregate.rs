@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use pgrx::pg_catalog::pg_proc::PgProc;
 use pgrx::pg_sys;
@@ -75,11 +76,43 @@ thread_local! {
     static LAST: RefCell<Option<(pg_sys::Oid, u64, Rc<Support>)>> = const { RefCell::new(None) };
 }
 
-/// The state of one group: a resource handle, and whether it is still ours to drop.
+/// The state of one group: a resource handle, whether it is still ours to drop, and the rows
+/// buffered for `add-batch`.
 struct State {
     handle: StateHandle,
     live: bool,
+    pending: Pending,
 }
+
+/// Rows `add` has kept for the resource's `add-batch`, not yet given to the guest.
+#[derive(Default)]
+enum Pending {
+    #[default]
+    None,
+    F64(Vec<f64>),
+    S64(Vec<i64>),
+    /// One value per row: the argument, or the tuple of the arguments.
+    Rows(Vec<Val>),
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        match self {
+            Pending::None => 0,
+            Pending::F64(v) => v.len(),
+            Pending::S64(v) => v.len(),
+            Pending::Rows(v) => v.len(),
+        }
+    }
+}
+
+/// Rows a state keeps before it calls `add-batch`.
+const BATCH_ROWS: usize = 256;
+/// Rows all the states of this backend may keep at once (a hash aggregate has many groups in
+/// progress): past it, a state gives its rows to the guest at once.
+const PENDING_CAP: usize = 65_536;
+/// Rows kept in all the states of this backend.
+static PENDING: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether an aggregate (or a window aggregate) calls through `fcinfo`.
 ///
@@ -366,6 +399,10 @@ unsafe extern "C-unwind" fn release_state(arg: *mut std::ffi::c_void) {
     let state = arg as *mut State;
     // SAFETY: the State this callback was registered with, in the same memory context.
     unsafe {
+        // Rows never given to the guest are of a state whose result nobody asked for.
+        let pending = std::mem::take(&mut (*state).pending);
+        PENDING.fetch_sub(pending.len(), Relaxed);
+        drop(pending);
         if (*state).live && pg_sys::IsTransactionState() {
             (*state).live = false;
             drop_state((*state).handle);
@@ -383,7 +420,11 @@ unsafe fn new_state(aggcontext: pg_sys::MemoryContext, handle: StateHandle) -> *
     unsafe {
         let state =
             pg_sys::MemoryContextAlloc(aggcontext, std::mem::size_of::<State>()) as *mut State;
-        state.write(State { handle, live: true });
+        state.write(State {
+            handle,
+            live: true,
+            pending: Pending::None,
+        });
         let cb = pg_sys::MemoryContextAlloc(
             aggcontext,
             std::mem::size_of::<pg_sys::MemoryContextCallback>(),
@@ -464,6 +505,17 @@ unsafe fn transition(
         // SAFETY: the aggregate's context.
         state = unsafe { construct(s, a, aggcontext) }?;
     }
+    if s.role == Role::Add && a.add_batch.is_some() {
+        // SAFETY: a valid fcinfo; a State made by this module, alive while its context is.
+        if unsafe { called_by_plain_aggregate(fcinfo) } {
+            // SAFETY: as above; the arguments as the binding checked them.
+            unsafe { keep_row(s, a, state, raw) }?;
+            // SAFETY: a valid fcinfo.
+            return Ok(unsafe { set_result(fcinfo, Some(pg_sys::Datum::from(state))) });
+        }
+    }
+    // SAFETY: a State made by this module (a window's `remove` after rows kept elsewhere).
+    unsafe { flush(s, a, state) }?;
     let export = if s.role == Role::Add {
         a.add
     } else {
@@ -501,6 +553,132 @@ unsafe fn transition(
     Ok(unsafe { set_result(fcinfo, Some(pg_sys::Datum::from(state))) })
 }
 
+/// Whether an `Agg` node (not a window) calls through `fcinfo`: its `finish`, `serialize` or
+/// `merge` comes once the rows are in, so rows may wait for `add-batch` until then. A window
+/// asks for `finish` after each row: rows go to `add` one by one.
+///
+/// # Safety
+/// `fcinfo` must be a valid call info.
+unsafe fn called_by_plain_aggregate(fcinfo: pg_sys::FunctionCallInfo) -> bool {
+    // SAFETY: a valid fcinfo; context is null or a Node.
+    unsafe {
+        let context = (*fcinfo).context;
+        !context.is_null() && (*context).type_ == pg_sys::NodeTag::T_AggState
+    }
+}
+
+/// Keep one row (its arguments, none of them a skipped NULL) in `state` for `add-batch`; give
+/// the kept rows to the guest when the state has [`BATCH_ROWS`] of them, or when this
+/// backend's states keep more than [`PENDING_CAP`] in all.
+///
+/// # Safety
+/// `state` must be a State made by this module; `raw` the transition call's arguments (the
+/// state first) of the SQL types `s` was bound to.
+unsafe fn keep_row(
+    s: &Support,
+    a: &Aggregate,
+    state: *mut State,
+    raw: &[pg_sys::NullableDatum],
+) -> PluginResult<()> {
+    // SAFETY: the caller's contract.
+    let pending = unsafe { &mut (*state).pending };
+    match (s.typed, &mut *pending) {
+        (Typed::F64, Pending::F64(v)) => {
+            // SAFETY: a non-null float8 argument (the binding checked the type).
+            let x = unsafe { f64::from_datum(raw[1].value, false) };
+            v.push(x.unwrap_or_default());
+        }
+        (Typed::S64, Pending::S64(v)) => v.push(raw[1].value.value() as i64),
+        (Typed::No, Pending::Rows(v)) => v.push(row_value(s, a, &raw[1..])?),
+        (_, p @ Pending::None) => {
+            *p = match s.typed {
+                Typed::F64 => Pending::F64(Vec::new()),
+                Typed::S64 => Pending::S64(Vec::new()),
+                Typed::No => Pending::Rows(Vec::new()),
+            };
+            // SAFETY: as this function's contract; the kind now matches.
+            return unsafe { keep_row(s, a, state, raw) };
+        }
+        _ => {
+            return Err(PluginError::Internal(
+                "rows of two kinds in one state".into(),
+            ));
+        }
+    }
+    let all = PENDING.fetch_add(1, Relaxed) + 1;
+    if pending.len() >= BATCH_ROWS {
+        // SAFETY: as this function's contract.
+        unsafe { flush(s, a, state) }?;
+    } else if all > PENDING_CAP {
+        // Many groups at once: this one's rows go now, and it keeps no buffer (a hash
+        // aggregate's states are not counted in work_mem, and neither is this).
+        // SAFETY: as this function's contract.
+        unsafe { flush(s, a, state) }?;
+        // SAFETY: as above.
+        unsafe { (*state).pending = Pending::None };
+    }
+    Ok(())
+}
+
+/// One row's arguments as `add-batch`'s list element: the value, or the tuple of them.
+fn row_value(s: &Support, a: &Aggregate, args: &[pg_sys::NullableDatum]) -> PluginResult<Val> {
+    let what = label(s, a.add);
+    let mut vals = Vec::with_capacity(args.len());
+    for ((arg, conv), (name, _)) in args.iter().zip(&s.args).zip(&a.shape.args) {
+        let label = ValueLabel {
+            param: Some(name),
+            export: &what,
+        };
+        // SAFETY: an argument of the SQL type `conv` was bound to.
+        vals.push(unsafe { datum_to_val(arg.value, arg.isnull, conv, &label) }?);
+    }
+    Ok(if vals.len() == 1 {
+        vals.pop().expect("one value")
+    } else {
+        Val::Tuple(vals)
+    })
+}
+
+/// Give the rows `state` keeps to the guest's `add-batch`, in the order they came; nothing to
+/// do when it keeps none. Every method but `add` reads the state: each flushes first.
+///
+/// # Safety
+/// `state` must be a State made by this module.
+unsafe fn flush(s: &Support, a: &Aggregate, state: *mut State) -> PluginResult<()> {
+    // SAFETY: the caller's contract.
+    let (pending, this) = unsafe { (&mut (*state).pending, (*state).handle) };
+    let n = pending.len();
+    if n == 0 {
+        return Ok(());
+    }
+    PENDING.fetch_sub(n, Relaxed);
+    let export = a
+        .add_batch
+        .ok_or_else(|| PluginError::Internal("rows kept without add-batch".into()))?;
+    let (caller, compiled) = (s.plugin.caller(), &s.plugin.compiled);
+    let called = match pending {
+        Pending::F64(v) => {
+            call_method_typed(caller, compiled, export, this, (this.resource, &v[..]))
+        }
+        Pending::S64(v) => {
+            call_method_typed(caller, compiled, export, this, (this.resource, &v[..]))
+        }
+        Pending::Rows(v) => {
+            let rows = Val::List(std::mem::take(v));
+            call_resource(caller, compiled, export, Some(this), &[rows]).map(|_| ())
+        }
+        Pending::None => Ok(()),
+    };
+    // Kept for the next rows: its allocation is reused.
+    match pending {
+        Pending::F64(v) => v.clear(),
+        Pending::S64(v) => v.clear(),
+        Pending::Rows(v) => v.clear(),
+        Pending::None => {}
+    }
+    called
+}
+
 /// `finish`: the aggregate's result, the state left as it is (`FINALFUNC_MODIFY = READ_ONLY`);
 /// an empty input finishes a fresh state.
 ///
@@ -519,6 +697,8 @@ unsafe fn finish(
         state = unsafe { construct(s, a, aggcontext) }?;
     }
     // SAFETY: a State made by this module.
+    unsafe { flush(s, a, state) }?;
+    // SAFETY: as above.
     let this = unsafe { (*state).handle };
     let what = label(s, a.finish);
     let (result, _) = call_resource(
@@ -564,6 +744,11 @@ unsafe fn merge(
             let merge = a
                 .merge
                 .ok_or_else(|| PluginError::Internal("no merge".into()))?;
+            // SAFETY: States made by this module.
+            unsafe {
+                flush(s, a, left)?;
+                flush(s, a, right)?;
+            }
             // SAFETY: States made by this module; the right one's resource moves into the
             // guest (merge takes it), so it is no longer ours to drop.
             let (this, other) = unsafe {
@@ -599,6 +784,8 @@ unsafe fn serialize(
         .serialize
         .ok_or_else(|| PluginError::Internal("no serialize".into()))?;
     // SAFETY: a State made by this module.
+    unsafe { flush(s, a, state) }?;
+    // SAFETY: as above.
     let this = unsafe { (*state).handle };
     let (result, _) = call_resource(
         s.plugin.caller(),

@@ -3,8 +3,8 @@
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::convert::datum::text_arg;
 use crate::call::transform::transform;
+use crate::convert::datum::text_arg;
 use crate::error::{OrReport, PluginResult};
 
 // `wasm_transform` lives in `pg_catalog`, which every lookup searches first: callers need no

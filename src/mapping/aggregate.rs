@@ -1,5 +1,6 @@
 //! The aggregate convention: an exported resource with a constructor, `add` and `finish`
-//! (optionally `merge`, `serialize` with `deserialize`, and `remove`) becomes an aggregate.
+//! (optionally `merge`, `serialize` with `deserialize`, `remove`, and `add-batch`) becomes an
+//! aggregate.
 //! Pure: the runtime describes each resource's methods as [`MethodSig`]s, and
 //! [`AggregateShape::check`] says whether they fit, or which method is missing or mistyped.
 
@@ -47,6 +48,17 @@ pub struct AggregateShape {
     pub serial: bool,
     /// `remove`, the inverse of `add`: moving window frames (`MSFUNC`/`MINVFUNC`).
     pub remove: bool,
+    /// `add-batch(rows: list<T>)`, `add` of several rows in one call: `T` is `add`'s parameter,
+    /// or the tuple of its parameters when it has several.
+    pub batch: bool,
+}
+
+/// The element type of `add-batch`'s list for `add`'s parameters `args`.
+pub fn batch_row(args: &[(String, WitType)]) -> WitType {
+    match args {
+        [(_, t)] => t.clone(),
+        _ => WitType::Tuple(args.iter().map(|(_, t)| t.clone()).collect()),
+    }
 }
 
 fn bytes() -> WitType {
@@ -82,7 +94,7 @@ impl AggregateShape {
             format!(
                 "resource {resource} has no {what}: an aggregate resource has constructor(), \
                  add: func(…), finish: func() -> T, and optionally merge, serialize with \
-                 deserialize, and remove"
+                 deserialize, remove, and add-batch"
             )
         };
         let ctor = find(MethodKind::Constructor, "").ok_or_else(|| needs("constructor"))?;
@@ -163,12 +175,28 @@ impl AggregateShape {
                 true
             }
         };
+        let batch = match find(MethodKind::Method, "add-batch") {
+            None => false,
+            Some(m) => {
+                let row = batch_row(&args);
+                let fits = matches!(&m.params[..], [(_, Slot::Borrow), (_, Slot::Value(WitType::List(t)))] if **t == row)
+                    && m.result.is_none();
+                if !fits {
+                    return Err(format!(
+                        "resource {resource}: method add-batch must be func(rows: list<{row}>) and return nothing: \
+                         the rows of add's parameters"
+                    ));
+                }
+                true
+            }
+        };
         Ok(AggregateShape {
             args,
             result,
             merge,
             serial,
             remove,
+            batch,
         })
     }
 }
@@ -243,8 +271,63 @@ mod tests {
             result: Some(Slot::Own),
         });
         all.push(method("remove", vec![Slot::Borrow, f64v()], None));
+        all.push(method(
+            "add-batch",
+            vec![
+                Slot::Borrow,
+                Slot::Value(WitType::List(Box::new(WitType::F64))),
+            ],
+            None,
+        ));
         let shape = AggregateShape::check("mean", &all).unwrap();
-        assert!(shape.merge && shape.serial && shape.remove);
+        assert!(shape.merge && shape.serial && shape.remove && shape.batch);
+    }
+
+    #[test]
+    fn add_batch_takes_rows_of_adds_parameters() {
+        let list = |t: WitType| Slot::Value(WitType::List(Box::new(t)));
+        let pair = || WitType::Tuple(vec![WitType::F64, WitType::S64]);
+        let two = |batch: MethodSig| {
+            let mut ms = minimal();
+            ms[1] = method(
+                "add",
+                vec![Slot::Borrow, f64v(), Slot::Value(WitType::S64)],
+                None,
+            );
+            ms.push(batch);
+            AggregateShape::check("r", &ms)
+        };
+        let ok = two(method("add-batch", vec![Slot::Borrow, list(pair())], None)).unwrap();
+        assert!(ok.batch);
+        assert_eq!(batch_row(&ok.args), pair());
+        for bad in [
+            // One row's parameters not as a tuple, a wrong element type, a result, no list.
+            method("add-batch", vec![Slot::Borrow, list(WitType::F64)], None),
+            method(
+                "add-batch",
+                vec![
+                    Slot::Borrow,
+                    list(WitType::Tuple(vec![WitType::F64, WitType::F64])),
+                ],
+                None,
+            ),
+            method("add-batch", vec![Slot::Borrow, list(pair())], Some(f64v())),
+            method("add-batch", vec![Slot::Borrow, Slot::Value(pair())], None),
+        ] {
+            let err = two(bad).unwrap_err();
+            assert!(
+                err.contains("add-batch must be func(rows: list<tuple<f64, s64>>)"),
+                "{err}"
+            );
+        }
+        let mut ms = minimal();
+        ms.push(method(
+            "add-batch",
+            vec![Slot::Borrow, list(WitType::S64)],
+            None,
+        ));
+        let err = AggregateShape::check("r", &ms).unwrap_err();
+        assert!(err.contains("list<f64>"), "{err}");
     }
 
     #[test]

@@ -521,7 +521,8 @@ fn direct_datum(
         (pg_sys::BOOLOID, Value::Boolean(b)) => Ok((*b).into_datum()),
         (pg_sys::BYTEAOID, Value::Bytes(b)) => Ok(b.as_slice().into_datum()),
         // In a UTF-8 database the guest's bytes are the text's: copied once, into the datum.
-        (pg_sys::TEXTOID, Value::Text(t)) if typmod < 0 && utf8_database() => {
+        // (Past 256 MB through Postgres' own allocation, whose limit raises a proper error.)
+        (pg_sys::TEXTOID, Value::Text(t)) if typmod < 0 && utf8_database() && t.len() < 1 << 28 => {
             if t.contains('\0') {
                 return Some(Err(nul_in("a parameter")));
             }

@@ -28,6 +28,7 @@ pub struct Aggregate {
     pub serialize: Option<usize>,
     pub deserialize: Option<usize>,
     pub remove: Option<usize>,
+    pub add_batch: Option<usize>,
 }
 
 /// One resource function as found.
@@ -161,6 +162,7 @@ impl ResourceFuncs {
                 serialize: index_of(MethodKind::Method, "serialize"),
                 deserialize: index_of(MethodKind::Static, "deserialize"),
                 remove: index_of(MethodKind::Method, "remove"),
+                add_batch: index_of(MethodKind::Method, "add-batch"),
                 name,
                 shape,
             });
