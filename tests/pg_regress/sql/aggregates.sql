@@ -145,8 +145,13 @@ SELECT agg.hog(1) AS after_limit FROM generate_series(1, 3);
 
 -- The same aggregate in Python (componentize-py exports resources as classes).
 SELECT count(*) > 0 AS installed FROM wasm.install('stats_py', decode(:'stats_py', 'base64'));
+SELECT wasm.reset_stats();
 SELECT stats_py.mean(x) = agg.mean(x) AS same_as_rust, stats_py.mean(y) = agg.mean(y) AS same_nulls
 FROM obs;
+-- It has add-batch: those rows came through it, 256 at a time, none through add.
+SELECT export, calls FROM wasm.stats
+WHERE plugin = 'stats_py' AND export IN ('mean.add', 'mean.add-batch') ORDER BY export;
+SELECT count(*) AS obs_rows, count(y) AS obs_y FROM obs;
 SELECT count(*) FILTER (WHERE p = r) AS same_windows, count(*) AS rows
 FROM (SELECT stats_py.mean(x) OVER w AS p, agg.mean(x) OVER w AS r FROM obs WHERE i <= 300
       WINDOW w AS (ORDER BY i ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)) s;
