@@ -74,6 +74,7 @@ install_plugin slugify slugify "deterministic => true"
 install_plugin shapes shapes
 install_plugin enrich enrich "capabilities => '{query}'"
 install_plugin agg aggregates "deterministic => true"
+install_plugin aggb agg-batch "deterministic => true"
 # Plugins built from plugins: stores imports acme:geo/distance, which geo exports.
 install_plugin geo geo "deterministic => true"
 install_plugin stores stores "deterministic => true"
@@ -95,6 +96,7 @@ calls=(
     "aggregate|SELECT concat(agg.mean(x), ',', agg.median(x)) FROM (VALUES (1.0::float8), (2.0), (6.0)) v(x)|3,2"
     "linked|SELECT stores.nearest_store(1, 1)|harbour@1.414"
     "window-aggregate|SELECT string_agg(m::text, ',' ORDER BY i) FROM (SELECT i, agg.mean(i) OVER (ORDER BY i ROWS 1 PRECEDING) m FROM generate_series(1, 3) i) w|1,1.5,2.5"
+    "batched-aggregate|SELECT concat(aggb.mean(x), ',', aggb.join_words(x::text ORDER BY x DESC)) FROM (VALUES (1.0::float8), (2.0), (6.0)) v(x)|3,6 2 1"
 )
 
 echo "# 1. no transaction ID on any call path (a fresh session each: the first call included)"
@@ -112,7 +114,7 @@ check "uninstall in a read-only transaction fails with 25006" \
     equals 25006 "$(sqlstate qp "BEGIN READ ONLY; SELECT wasm.uninstall('scalars'); COMMIT")"
 check "calls work in a read-only transaction" \
     equals "RO" "$(qp -c "BEGIN READ ONLY" -c "SELECT scalars.shout('ro')" -c "COMMIT")"
-check "nothing was installed or removed" equals 7 "$(qp -c "SELECT count(*) FROM wasm.plugins")"
+check "nothing was installed or removed" equals 8 "$(qp -c "SELECT count(*) FROM wasm.plugins")"
 
 echo "# 2. parallel workers (forced parallel plans, first call of the session)"
 parallel="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
@@ -121,6 +123,7 @@ serial="SET max_parallel_workers_per_gather = 0;"
 for c in "typed scalar|sum(length(slugify.slugify(title)))" \
          "record result|sum(length((slugify.slug_post(ROW(title, 12))).slug)) FILTER (WHERE (slugify.slug_post(ROW(title, 12))).truncated)" \
          "aggregate (partial states serialized in workers, merged in the leader)|agg.mean(length(title)::float8)" \
+         "batched aggregate (rows kept in workers, handed over before serializing)|aggb.mean(length(title)::float8)" \
          "linked (an importer and its provider, composed)|sum(stores.between(i, 0, 0, length(title))::numeric)"; do
     IFS='|' read -r kind expr <<<"$c"
     plan="$(qp -c "$parallel" -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT $expr FROM big" 2>&1 || true)"

@@ -554,10 +554,12 @@ fn checkout(
     if let Some(slot) = found {
         return Ok(slot);
     }
-    // Instantiation may run guest code: it counts as a call one level down.
-    DEPTH.store(depth + 1, Relaxed);
-    let fresh = new_instance(compiled, caller);
-    DEPTH.store(depth, Relaxed);
+    // Instantiation may run guest code: it counts as a call one level down (restored on every
+    // exit, an ERROR's unwinding included, so a caught one leaves the depth as it was).
+    let fresh = {
+        let _deeper = Deeper::enter(depth);
+        new_instance(compiled, caller)
+    };
     let slot = Rc::new(Slot {
         id: NEXT_INSTANCE_ID.fetch_add(1, Relaxed),
         key,
@@ -570,6 +572,22 @@ fn checkout(
     });
     INSTANCES.with(|m| m.borrow_mut().push(slot.clone()));
     Ok(slot)
+}
+
+/// [`DEPTH`] one level below `depth` while it lives.
+struct Deeper(u32);
+
+impl Deeper {
+    fn enter(depth: u32) -> Deeper {
+        DEPTH.store(depth + 1, Relaxed);
+        Deeper(depth)
+    }
+}
+
+impl Drop for Deeper {
+    fn drop(&mut self) {
+        DEPTH.store(self.0, Relaxed);
+    }
 }
 
 /// Take `slot` out of [`INSTANCES`] (after a trap): no call finds it again.
