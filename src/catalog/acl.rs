@@ -68,6 +68,7 @@ fn has_schema_usage(schema: &str) -> bool {
 
 /// [`require_plugin_usage`], remembered on the resolved plugin for the current role until the
 /// catalog changes: `wasm_transform` asks on every row.
+#[inline(always)]
 pub fn require_plugin_usage_cached(plugin: &ResolvedPlugin) -> PluginResult<()> {
     let key = (current_role(), crate::cache::generation());
     if plugin.checked.get() == key {

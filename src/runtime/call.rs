@@ -508,6 +508,7 @@ pub fn live_memory(compiled: &CompiledPlugin) -> u64 {
 /// This role's instance of `compiled` for this transaction at the current call depth: the
 /// one the caller's hint remembers (the per-row case), else the one in [`INSTANCES`], else a
 /// fresh one (replacing one from an earlier transaction).
+#[inline(always)]
 fn instance_for(caller: Caller<'_>, compiled: &CompiledPlugin) -> PluginResult<Rc<Slot>> {
     let role = crate::catalog::acl::current_role();
     let lxid = current_lxid();
@@ -597,6 +598,7 @@ fn forget_slot(slot: &Rc<Slot>) {
 }
 
 /// Export number `export`'s function in `live`, looked up once per instance.
+#[inline]
 fn export_func(live: &mut LiveInstance, compiled: &CompiledPlugin, export: usize) -> Option<Func> {
     if let Some(func) = live.funcs[export] {
         return Some(func);
@@ -610,10 +612,17 @@ fn export_func(live: &mut LiveInstance, compiled: &CompiledPlugin, export: usize
 
 /// Report what the guest logged or printed during the call; returns its stderr, for an error
 /// message.
+#[inline]
 fn report_output(plugin: &str, live: &mut LiveInstance) -> String {
     if !live.store.data().has_output() {
         return String::new();
     }
+    report_some_output(plugin, live)
+}
+
+/// [`report_output`] when there is some.
+#[inline(never)]
+fn report_some_output(plugin: &str, live: &mut LiveInstance) -> String {
     let stderr = flush_output(plugin, live.store.data());
     super::host::log::report(plugin, &mut live.store.data_mut().log);
     stderr
@@ -768,6 +777,7 @@ pub enum ScalarOut {
 /// one place that knows which Rust types each [`FastPath`] lowers and lifts. A string result
 /// comes back as a `text` datum when `as_text`, else as a `String`. `None` when the export
 /// has no scalar fast path or `arg` does not fit it.
+#[inline(always)]
 pub fn call_scalar(
     caller: Caller<'_>,
     compiled: &CompiledPlugin,
