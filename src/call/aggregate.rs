@@ -514,8 +514,10 @@ unsafe fn transition(
             return Ok(unsafe { set_result(fcinfo, Some(pg_sys::Datum::from(state))) });
         }
     }
-    // SAFETY: a State made by this module (a window's `remove` after rows kept elsewhere).
-    unsafe { flush(s, a, state) }?;
+    if a.add_batch.is_some() {
+        // SAFETY: a State made by this module (a window's `remove` after rows kept elsewhere).
+        unsafe { flush(s, a, state) }?;
+    }
     let export = if s.role == Role::Add {
         a.add
     } else {

@@ -69,6 +69,13 @@ SET enable_sort = off;
 SET work_mem = '64MB';
 SELECT count(*) AS groups, count(*) FILTER (WHERE m = i) AS same
 FROM (SELECT i, aggb.mean(i) m FROM generate_series(1, 70000) i GROUP BY i) s;
+-- Two rows per group, the second 70,000 rows later: under the cap each group would hand both
+-- over at its finish (70,000 calls); past it, rows go as they come (more calls, fewer kept).
+BEGIN;
+SELECT count(*) AS groups, count(*) FILTER (WHERE m = g + 35000) AS same
+FROM (SELECT i % 70000 g, aggb.mean(i) m FROM generate_series(0, 139999) i GROUP BY 1) s;
+SELECT (aggb.feeding())[2] > 70000 AS past_the_cap, (aggb.feeding())[3] AS rows_batched;
+COMMIT;
 RESET work_mem;
 RESET enable_sort;
 
