@@ -8,7 +8,8 @@
 # rows (after a run not counted); the difference over N is the per-call count, so the first
 # call's set-up drops out.
 # Prints the per-call counts and, per call, the functions with the most instructions of their
-# own. Rows: CALLGRIND_ROWS (default 20000). Output files: $PGC_VAR/callgrind.
+# own. Rows: CALLGRIND_ROWS (default 20000); CALLGRIND_ONLY, a regular expression, picks calls
+# by name (e.g. "int8"). Output files: $PGC_VAR/callgrind.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -87,6 +88,7 @@ for spec in "pg_component typed int8|wasm_call_handler|count(cg.inc(i))" \
     "pg_component lookup|wasm_call_handler|count(enrich.country_name(code))" \
     "PL/pgSQL lookup|plpgsql_call_handler|count(plpgsql_country(code))"; do
     IFS='|' read -r name handler expr <<<"$spec"
+    [[ "$name" =~ ${CALLGRIND_ONLY:-.} ]] || continue
     file="$(echo "$name" | tr ' /' '__')"
     # A first run fills what a first run fills (the compiled-code cache, for one): not counted.
     count "$file" "$handler" "$expr" t1 >/dev/null

@@ -607,7 +607,10 @@ unsafe fn keep_row(
             ));
         }
     }
-    let all = PENDING.fetch_add(1, Relaxed) + 1;
+    // A load and a store (no locked read-modify-write per row): only the backend's main
+    // thread touches the counter.
+    let all = PENDING.load(Relaxed) + 1;
+    PENDING.store(all, Relaxed);
     if pending.len() >= BATCH_ROWS {
         // SAFETY: as this function's contract.
         unsafe { flush(s, a, state) }?;

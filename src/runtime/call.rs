@@ -166,6 +166,15 @@ static SLOTS_GENERATION: AtomicU64 = AtomicU64::new(0);
 /// How many guest calls are in progress on the stack (a guest query can call wasm functions).
 static DEPTH: AtomicU32 = AtomicU32::new(0);
 
+/// One call deeper; returns the depth before. A load and a store, not a locked
+/// read-modify-write: only the backend's main thread touches [`DEPTH`].
+#[inline(always)]
+fn enter_depth() -> u32 {
+    let depth = DEPTH.load(Relaxed);
+    DEPTH.store(depth + 1, Relaxed);
+    depth
+}
+
 /// Whether a guest call is running (a statement ending now is a guest's query, or a wasm
 /// function that query called).
 pub fn in_guest_call() -> bool {
@@ -212,7 +221,11 @@ fn new_instance(compiled: &CompiledPlugin, caller: Caller<'_>) -> PluginResult<L
         }
         Ok(UpdateDeadline::Continue(1))
     });
-    arm_deadline(&mut store);
+    // Armed once here; from then on the callback re-arms it one tick ahead. A call that starts
+    // after a tick has passed runs the callback once at its first check (cheap), so no call
+    // needs to re-arm it.
+    store.set_epoch_deadline(1);
+    arm_call_limit(&mut store);
     let instance = compiled
         .pre
         .instantiate(&mut store)
@@ -230,10 +243,10 @@ fn max_handles() -> usize {
     (guc::max_memory_bytes() / 64).max(100_000)
 }
 
-/// Arm the epoch deadline and the per-call time limit for the next call (no clock read: the
-/// limit counts epoch ticks).
-fn arm_deadline(store: &mut Store<HostState>) {
-    store.set_epoch_deadline(1);
+/// Arm the per-call time limit for the next call (no clock read: the limit counts epoch
+/// ticks, and the epoch callback checks it at every tick the call runs through).
+#[inline(always)]
+fn arm_call_limit(store: &mut Store<HostState>) {
     store.data_mut().call_limit = guc::max_call_time_ticks().map(super::host::CallLimit::from_now);
 }
 
@@ -381,7 +394,7 @@ fn run_on<T>(
     let call = InCall::enter(&slot);
     // SAFETY: `call` marked the slot busy, so nothing else enters it until it is dropped.
     let live = unsafe { call.live() };
-    arm_deadline(&mut live.store);
+    arm_call_limit(&mut live.store);
     let Some(func) = export_func(live, compiled, export) else {
         return Err(PluginError::Internal(format!(
             "{} is missing from the instance",
@@ -438,7 +451,7 @@ impl<'a> InCall<'a> {
         slot.busy.set(true);
         InCall {
             slot,
-            depth: DEPTH.fetch_add(1, Relaxed),
+            depth: enter_depth(),
         }
     }
 
@@ -740,7 +753,7 @@ pub fn drop_state(state: StateHandle) {
     let call = InCall::enter(&slot);
     // SAFETY: `call` marked the slot busy, so nothing else enters it until it is dropped.
     let live = unsafe { call.live() };
-    arm_deadline(&mut live.store);
+    arm_call_limit(&mut live.store);
     let dropped = state.resource.resource_drop(&mut live.store);
     drop(call);
     if dropped.is_err() {

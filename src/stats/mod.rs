@@ -19,7 +19,7 @@ use pgrx::pg_sys;
 use crate::error::{PluginError, TrapKind};
 
 /// One call in this many is timed.
-pub const SAMPLE_EVERY: u64 = 16;
+pub const SAMPLE_EVERY: u64 = 64;
 
 /// What happened to calls of one export.
 #[repr(C)]

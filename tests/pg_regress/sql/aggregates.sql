@@ -28,7 +28,7 @@ SELECT p.oid::regprocedure AS aggregate, pg_get_userbyid(p.proowner) AS owner, p
        a.aggtranstype::regtype, a.aggtransspace, a.aggfinalmodify, a.aggcombinefn <> 0 AS combine,
        a.aggserialfn <> 0 AS serial, a.aggminvtransfn <> 0 AS moving, a.aggmfinalmodify
 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
-WHERE p.pronamespace = 'agg'::regnamespace ORDER BY 1::text;
+WHERE p.pronamespace = 'agg'::regnamespace ORDER BY p.oid::regprocedure::text COLLATE "C";
 SELECT count(*) AS support_functions, bool_or(has_function_privilege('public', p.oid, 'EXECUTE')) AS public_may_call,
        bool_and(NOT p.proisstrict OR p.proname LIKE '%serialize') AS transition_non_strict
 FROM pg_proc p WHERE p.pronamespace = 'agg'::regnamespace AND p.proname LIKE '%$%';

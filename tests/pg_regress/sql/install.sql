@@ -16,7 +16,7 @@ SELECT wit FROM wasm.plugins WHERE name = 'slugify';
 SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS returns,
        p.prosrc, p.proisstrict, obj_description(p.oid, 'pg_proc') AS comment
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-WHERE l.lanname = 'wasm' ORDER BY 1::text;
+WHERE l.lanname = 'wasm' ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- wasm.functions: one row per function bound to a plugin, generated or hand-written (by
 -- the WIT or the SQL spelling of the export), with both signatures; readable by everyone.

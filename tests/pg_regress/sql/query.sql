@@ -11,7 +11,7 @@ SELECT function FROM wasm.install('enrich', decode(:'enrich', 'base64'), capabil
 -- The grant is recorded; the functions are STABLE PARALLEL UNSAFE.
 SELECT capabilities FROM wasm.plugins WHERE name = 'enrich';
 SELECT p.oid::regprocedure, p.provolatile, p.proparallel FROM pg_proc p
-WHERE p.pronamespace = 'enrich'::regnamespace ORDER BY 1::text;
+WHERE p.pronamespace = 'enrich'::regnamespace ORDER BY p.oid::regprocedure::text COLLATE "C";
 -- A hand-written function may be STABLE, not IMMUTABLE or PARALLEL SAFE.
 CREATE FUNCTION public.country(text) RETURNS text LANGUAGE wasm STABLE AS 'enrich/country-name';
 SELECT outcome($$CREATE FUNCTION public.country_imm(text) RETURNS text LANGUAGE wasm IMMUTABLE AS 'enrich/country-name'$$);

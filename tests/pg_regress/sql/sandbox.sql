@@ -37,7 +37,7 @@ SELECT hostile.print_lots(1024);
 SELECT * FROM wasm.install('hostile_det', decode(:'hostile', 'base64'), deterministic => true);
 SELECT count(*) FROM wasm.install('slug_det', decode(:'slugify', 'base64'), deterministic => true);
 SELECT p.oid::regprocedure, p.provolatile, p.proparallel FROM pg_proc p
-WHERE p.pronamespace = 'slug_det'::regnamespace ORDER BY 1::text;
+WHERE p.pronamespace = 'slug_det'::regnamespace ORDER BY p.oid::regprocedure::text COLLATE "C";
 CREATE TABLE articles (title text, slug text GENERATED ALWAYS AS (slug_det.slugify(title)) STORED);
 CREATE INDEX articles_short ON articles (slug_det.slugify_max(title, 8));
 INSERT INTO articles (title) VALUES ('Deterministic Plugins'), ('Generated Columns');

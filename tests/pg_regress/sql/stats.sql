@@ -6,7 +6,7 @@ SELECT wasm.reset_stats();
 SELECT count(*) > 0 AS installed FROM wasm.install('st_scalars', decode(:'scalars', 'base64'));
 SELECT count(*) > 0 AS installed FROM wasm.install('st_hostile', decode(:'hostile', 'base64'));
 
--- Counters move by exactly the calls made (3 + 1,000), and time is sampled (one in 16).
+-- Counters move by exactly the calls made (3 + 1,000), and time is sampled (one in 64).
 SELECT st_scalars.shout(x) FROM unnest(ARRAY['a', 'b', 'c']) x;
 SELECT count(st_scalars.shout(i::text)) FROM generate_series(1, 1000) i;
 SELECT scope, plugin, version, export, calls, sampled_calls, total_time_ms > 0 AS timed,

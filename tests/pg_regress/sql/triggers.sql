@@ -8,7 +8,7 @@ CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE wasm AS 'trig/stamp';
 CREATE FUNCTION public.check_item() RETURNS trigger LANGUAGE wasm AS 'trig/check';
 CREATE FUNCTION public.observe() RETURNS trigger LANGUAGE wasm AS 'trig/observe';
 CREATE FUNCTION public.tag() RETURNS trigger LANGUAGE wasm AS 'trig/tag';
-SELECT function, kind FROM wasm.functions WHERE kind = 'trigger' ORDER BY 1::text;
+SELECT function, kind FROM wasm.functions WHERE kind = 'trigger' ORDER BY function::text COLLATE "C";
 
 -- The export's shape is checked when the function is created.
 SELECT outcome($$CREATE FUNCTION public.t_bad() RETURNS trigger LANGUAGE wasm AS 'trig/not-a-trigger'$$);
