@@ -652,7 +652,7 @@ unsafe fn output_value(datum: pg_sys::Datum, ty: pg_sys::Oid) -> Value {
     }
 }
 
-/// The rows of the current `SPI_tuptable`, at most `limit` of them.
+/// The `count` rows of the current `SPI_tuptable`, copied out.
 fn tuptable_rows(count: u64) -> Vec<Vec<Value>> {
     // SAFETY: reads SPI's result table of the last execution or fetch.
     let table = unsafe { pg_sys::SPI_tuptable };
@@ -729,9 +729,10 @@ fn too_many_rows(cap: usize) -> SqlError {
     }
 }
 
-fn run_plan(statement: &Statement, params: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+/// Execute a prepared statement for at most `limit` rows (the executor stops there), left in
+/// `SPI_tuptable`; returns how many there are.
+fn execute_plan(statement: &Statement, params: &[Value], limit: u64) -> Result<u64, SqlError> {
     let (mut datums, nulls) = param_datums(&statement.params, params)?;
-    let cap = guc::max_query_rows();
     // SAFETY: SPI is connected; the plan is valid; datums and nulls have one entry per
     // parameter. read_only = true: SPI refuses anything but a plain query.
     let rc = unsafe {
@@ -740,14 +741,19 @@ fn run_plan(statement: &Statement, params: &[Value]) -> Result<Vec<Vec<Value>>, 
             datums.as_mut_ptr(),
             nulls.as_ptr(),
             true,
-            (cap + 1) as std::ffi::c_long,
+            std::ffi::c_long::try_from(limit).unwrap_or(std::ffi::c_long::MAX),
         )
     };
     if rc < 0 {
         return Err(spi_error("query", rc));
     }
     // SAFETY: the number of rows of the execution above.
-    let count = unsafe { pg_sys::SPI_processed };
+    Ok(unsafe { pg_sys::SPI_processed })
+}
+
+fn run_plan(statement: &Statement, params: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+    let cap = guc::max_query_rows();
+    let count = execute_plan(statement, params, cap as u64 + 1)?;
     if count as usize > cap {
         return Err(too_many_rows(cap));
     }
@@ -772,6 +778,11 @@ pub fn query(sql: &str, params: &[Value]) -> QueryResult<Vec<Vec<Value>>> {
 /// Run a prepared statement (the WIT `statement.query`).
 pub fn run(statement: &Statement, params: &[Value]) -> QueryResult<Vec<Vec<Value>>> {
     guarded(|| with_spi(|| run_plan(statement, params)))
+}
+
+/// Run a prepared statement for its first row only (the WIT `statement.query-row`).
+pub fn run_row(statement: &Statement, params: &[Value]) -> QueryResult<Option<Vec<Value>>> {
+    guarded(|| with_spi(|| Ok(tuptable_rows(execute_plan(statement, params, 1)?).pop())))
 }
 
 /// Open a cursor on a prepared statement (the WIT `statement.open`).

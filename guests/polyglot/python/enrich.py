@@ -34,17 +34,26 @@ def render(run) -> str:
     return ";".join(",".join(render_value(v) for v in row) for row in rows)
 
 
+def probe_value(p: str):
+    """A probe's parameter, as in the Rust example."""
+    if p.startswith("int:") and p[4:].lstrip("-").isdigit():
+        return types.Value_Int(int(p[4:]))
+    if p == "nul":
+        return types.Value_Text("a\0b")
+    return types.Value_Null() if p == "null" else types.Value_Text(p)
+
+
 class WitWorld(wit_world.WitWorld):
     def country_name(self, code: str):
         global _by_code
         try:
             if _by_code is None:
                 _by_code = query.prepare("SELECT name FROM public.countries WHERE code = $1", ["text"])
-            rows = _by_code.query([types.Value_Text(code)])
+            row = _by_code.query_row([types.Value_Text(code)])
         except Err:
             return None
-        if rows and rows[0] and isinstance(rows[0][0], types.Value_Text):
-            return rows[0][0].value
+        if row and isinstance(row[0], types.Value_Text):
+            return row[0].value
         return None
 
     def probe(self, queries):
@@ -64,13 +73,14 @@ class WitWorld(wit_world.WitWorld):
         return render(lambda: query.query(sql, params))
 
     def probe_typed(self, sql: str, param_types, params) -> str:
-        def value(p: str):
-            if p.startswith("int:") and p[4:].lstrip("-").isdigit():
-                return types.Value_Int(int(p[4:]))
-            if p == "nul":
-                return types.Value_Text("a\0b")
-            return types.Value_Null() if p == "null" else types.Value_Text(p)
-        return render(lambda: query.prepare(sql, param_types).query([value(p) for p in params]))
+        return render(lambda: query.prepare(sql, param_types).query([probe_value(p) for p in params]))
+
+    def probe_row(self, sql: str, params) -> str:
+        try:
+            row = query.prepare(sql, []).query_row([probe_value(p) for p in params])
+        except Err as e:
+            return f"ERROR {e.value.sqlstate}: {e.value.message}"
+        return "none" if row is None else render(lambda: [row])
 
     def count_in_batches(self, sql: str, batch: int) -> str:
         try:

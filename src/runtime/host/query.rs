@@ -35,10 +35,12 @@ fn to_guest(value: q::Value) -> types::Value {
     }
 }
 
+fn row_to_guest(row: Vec<q::Value>) -> Vec<types::Value> {
+    row.into_iter().map(to_guest).collect()
+}
+
 fn rows_to_guest(rows: Vec<Vec<q::Value>>) -> Vec<Vec<types::Value>> {
-    rows.into_iter()
-        .map(|row| row.into_iter().map(to_guest).collect())
-        .collect()
+    rows.into_iter().map(row_to_guest).collect()
 }
 
 fn columns_to_guest(columns: &[q::Column]) -> Vec<types::Column> {
@@ -117,6 +119,17 @@ impl query::HostStatement for HostState {
         let statement = self.table.get(&statement)?;
         deliver(q::run(statement, &params(values)), |rows| {
             Ok(rows_to_guest(rows))
+        })
+    }
+
+    fn query_row(
+        &mut self,
+        statement: Resource<q::Statement>,
+        values: Vec<types::Value>,
+    ) -> wasmtime::Result<Result<Option<Vec<types::Value>>, types::SqlError>> {
+        let statement = self.table.get(&statement)?;
+        deliver(q::run_row(statement, &params(values)), |row| {
+            Ok(row.map(row_to_guest))
         })
     }
 

@@ -117,6 +117,21 @@ ALTER TABLE countries DISABLE ROW LEVEL SECURITY;
 SET wasm.max_query_rows = 5;
 SELECT * FROM unnest(enrich.probe(ARRAY['SELECT generate_series(1, 6)', 'SELECT count(*) FROM generate_series(1, 5)'])) AS probe;
 SELECT enrich.count_in_batches('SELECT generate_series(1, 1000)', 64);
+-- statement.query-row: the first row, or none. The statement stops after that row: a later row
+-- that would divide by zero is never read, nor does wasm.max_query_rows (still 5) come into
+-- it. Errors, writes and wrong parameters are refused as for query; nothing is written.
+SELECT enrich.probe_row('SELECT code, name FROM public.countries WHERE code = $1', ARRAY['de']);
+SELECT enrich.probe_row('SELECT code, name FROM public.countries WHERE code = $1', ARRAY['xx']);
+SELECT enrich.probe_row('SELECT g, 1 / (3 - g) FROM generate_series(1, 10) g', '{}');
+SELECT enrich.probe_row('SELECT g, 1 / (1 - g) FROM generate_series(1, 10) g', '{}');
+SELECT enrich.probe_row('SELECT nextval(''public.s1'')', '{}');
+SELECT enrich.probe_row('SELECT public.writer()', '{}');
+SELECT enrich.probe_row('SELECT $1::int + 1', ARRAY['abc']);
+SELECT enrich.probe_row('SELECT $1::text', ARRAY['nul']);
+SELECT enrich.probe_row('SELECT * FROM public.no_such_table', '{}');
+SELECT enrich.probe_row('SELECT $1::int8, $2::text', ARRAY['int:-7', 'null']);
+SELECT count(*), string_agg(code, ',' ORDER BY code) FROM countries;
+SELECT last_value, is_called FROM s1;
 RESET wasm.max_query_rows;
 SELECT enrich.count_in_batches('SELECT generate_series(1, 1000)', 100000);
 
@@ -144,6 +159,11 @@ SELECT t, enrich_py.probe_typed('SELECT $1, $2', t, ARRAY['int:-7', 'abcd'])
           = enrich.probe_typed('SELECT $1, $2', t, ARRAY['int:-7', 'abcd']) AS same_typed
 FROM (VALUES (ARRAY['int2', 'text']), (ARRAY['posint', 'text']), (ARRAY['int8', 'varchar(3)'])) v(t);
 SELECT enrich_py.probe_typed('SELECT $1', ARRAY['text'], ARRAY['nul']) AS python_nul;
+SELECT q, enrich_py.probe_row(q, p) = enrich.probe_row(q, p) AS same_row, enrich_py.probe_row(q, p) AS python
+FROM (VALUES ('SELECT code, name FROM public.countries WHERE code = $1', ARRAY['fr']),
+             ('SELECT code FROM public.countries WHERE code = $1', ARRAY['xx']),
+             ('SELECT g, 1 / (3 - g) FROM generate_series(1, 10) g', '{}'),
+             ('SELECT 1 / 0', '{}')) v(q, p);
 SELECT wasm.uninstall('enrich_py');
 
 DROP FUNCTION public.country(text);

@@ -9,6 +9,20 @@ use pg_component::plugin::types::{SqlError, Value};
 
 struct Enrich;
 
+/// The probes' parameters: `int:<n>` an int, `null` a null, `nul` text with a NUL in it (which
+/// no SQL value can hold: Postgres refuses it with 22021), anything else text.
+fn probe_values(params: Vec<String>) -> Vec<Value> {
+    params
+        .into_iter()
+        .map(|p| match p.strip_prefix("int:").map(str::parse::<i64>) {
+            Some(Ok(i)) => Value::Int(i),
+            _ if p == "null" => Value::Null,
+            _ if p == "nul" => Value::Text("a\0b".into()),
+            _ => Value::Text(p),
+        })
+        .collect()
+}
+
 thread_local! {
     /// Prepared on the first row, kept for the instance's life (one transaction).
     static BY_CODE: RefCell<Option<Statement>> = const { RefCell::new(None) };
@@ -54,9 +68,9 @@ impl Guest for Enrich {
                     .ok()?,
                 );
             }
-            let rows = slot.as_ref()?.query(&[Value::Text(code)]).ok()?;
-            // The first value of the first row, moved out (no copy).
-            match rows.into_iter().next()?.into_iter().next()? {
+            let row = slot.as_ref()?.query_row(&[Value::Text(code)]).ok()??;
+            // The row's first value, moved out (no copy).
+            match row.into_iter().next()? {
                 Value::Text(name) => Some(name),
                 _ => None,
             }
@@ -85,17 +99,17 @@ impl Guest for Enrich {
     }
 
     fn probe_typed(sql: String, param_types: Vec<String>, params: Vec<String>) -> String {
-        let params: Vec<Value> = params
-            .into_iter()
-            .map(|p| match p.strip_prefix("int:").map(str::parse::<i64>) {
-                Some(Ok(i)) => Value::Int(i),
-                _ if p == "null" => Value::Null,
-                // Text no SQL value can hold: Postgres refuses it with 22021.
-                _ if p == "nul" => Value::Text("a\0b".into()),
-                _ => Value::Text(p),
-            })
-            .collect();
+        let params = probe_values(params);
         render(query::prepare(&sql, &param_types).and_then(|s| s.query(&params)))
+    }
+
+    fn probe_row(sql: String, params: Vec<String>) -> String {
+        let params = probe_values(params);
+        match query::prepare(&sql, &[]).and_then(|s| s.query_row(&params)) {
+            Ok(None) => "none".into(),
+            Ok(Some(row)) => render(Ok(vec![row])),
+            Err(e) => render(Err(e)),
+        }
     }
 
     fn count_in_batches(sql: String, batch: u32) -> String {
