@@ -77,19 +77,34 @@ def psql(port, db, sql, timing=False):
     return out.stdout
 
 
+def count_query(expr, table="t"):
+    """The timed query of `expr`: count(expr) over `table`, or a batch case as a whole."""
+    if expr.startswith(BATCH):
+        return f"SELECT count(*) FROM (SELECT {expr[len(BATCH):]} FROM {table}) b;\n"
+    return f"SELECT count({expr}) FROM {table};\n"
+
+
+# JIT off: compiling expressions would add a fixed cost that differs between peers. Parallel
+# query off: a deterministic plugin's PARALLEL SAFE functions would otherwise be timed spread
+# over workers, against serial peers.
+SESSION = "SET jit = off;\nSET max_parallel_workers_per_gather = 0;\n"
+
+
 def time_query(port, expr, repeat):
     """Best of `repeat` runs of count(expr) over t, in one warm session, in ms."""
-    if expr.startswith(BATCH):
-        query = f"SELECT count(*) FROM (SELECT {expr[len(BATCH):]} FROM t) b;\n"
-    else:
-        query = f"SELECT count({expr}) FROM t;\n"
-    # JIT off: compiling expressions would add a fixed cost that differs between peers.
-    # Parallel query off: a deterministic plugin's PARALLEL SAFE functions would otherwise be
-    # timed spread over workers, against serial peers.
-    sql = "SET jit = off;\nSET max_parallel_workers_per_gather = 0;\n" + query * (repeat + 1)  # first run warms the backend
+    return time_interleaved(port, [expr], repeat)[0]
+
+
+def time_interleaved(port, exprs, repeat, table="t"):
+    """Best of `repeat` rounds for each of `exprs`, in ms, the rounds interleaved in one warm
+    session (e1, e2, ..., e1, e2, ...): a slow spell of this shared machine then falls on every
+    peer alike, not on whichever ran during it. A first round warms the backend, uncounted."""
+    sql = SESSION + "".join(count_query(e, table) for e in exprs) * (repeat + 1)
     out = psql(port, "bench", sql, timing=True)
     times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
-    return min(times[-repeat:])
+    n = len(exprs)
+    counted = times[-n * repeat:]
+    return [min(counted[i::n]) for i in range(n)]
 
 # Runs of each timed query, the best of which counts (--repeat; BENCH_REPEAT in run.sh).
 REPEAT = 3
@@ -146,10 +161,9 @@ def main():
           f"first call in a new backend: {first[1]:.2f} ms, second: {first[2]:.3f} ms")
     print()
     for title, impls in CASES:
-        rows = []
-        for name, expr in impls:
-            ms = time_query(args.port, expr, args.repeat)
-            rows.append((name, max(ms - scan, 0.0) * 1e6 / args.rows))
+        # The bare scan and every peer, in interleaved rounds in one session.
+        best = time_interleaved(args.port, ["*"] + [expr for _, expr in impls], args.repeat)
+        rows = [(name, max(ms - best[0], 0.0) * 1e6 / args.rows) for (name, _), ms in zip(impls, best[1:])]
         wasm_ns = dict(rows)["pg_component typed"]
         print(f"### {title}")
         print()
@@ -194,12 +208,11 @@ def lookups(port, wasm_dir, rows):
     psql(port, "bench", LOOKUP_PEERS.format(rows=rows))
     data = base64.b64encode(open(f"{wasm_dir}/enrich.wasm", "rb").read()).decode()
     psql(port, "bench", f"SELECT count(*) FROM wasm.install('enrich', decode('{data}', 'base64'), capabilities => '{{query}}');")
-    scan = time_query_on(port, "orders", "code", REPEAT)
-    results = []
-    for name, expr in [("PL/pgSQL", "plpgsql_country(code)"), ("PL/Python (plpy.prepare, kept in SD)", "py_country(code)"),
-                       ("pg_component (enrich, statement prepared once per instance)", "enrich.country_name(code)")]:
-        ms = time_query_on(port, "orders", expr, REPEAT)
-        results.append((name, max(ms - scan, 0.0) * 1e6 / rows))
+    peers = [("PL/pgSQL", "plpgsql_country(code)"), ("PL/Python (plpy.prepare, kept in SD)", "py_country(code)"),
+             ("pg_component (enrich, statement prepared once per instance)", "enrich.country_name(code)")]
+    # The bare scan and the peers, in interleaved rounds in one session.
+    best = time_interleaved(port, ["code"] + [expr for _, expr in peers], REPEAT, "orders")
+    results = [(name, max(ms - best[0], 0.0) * 1e6 / rows) for (name, _), ms in zip(peers, best[1:])]
     wasm_ns = results[-1][1]
     print(f"### One indexed lookup per row ({rows} rows, 10,000-row reference table, an index scan each)")
     print()
@@ -569,10 +582,8 @@ def languages(port, wasm_dir, rows):
 
 
 def time_query_on(port, table, expr, repeat):
-    sql = "SET jit = off;\nSET max_parallel_workers_per_gather = 0;\n" + f"SELECT count({expr}) FROM {table};\n" * (repeat + 1)
-    out = psql(port, "bench", sql, timing=True)
-    times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
-    return min(times[-repeat:])
+    """Best of `repeat` runs of count(expr) over `table`, in one warm session, in ms."""
+    return time_interleaved(port, [expr], repeat, table)[0]
 
 
 def memory(port, wasm_dir):
