@@ -60,4 +60,12 @@ SELECT count(*) AS geo_functions FROM wasm.install('geo', decode(:'geo', 'base64
 SELECT count(*) AS stores_functions FROM wasm.install('stores', decode(:'stores', 'base64'));
 SELECT * FROM wasm.links;
 SELECT x, y, stores.nearest_store(x, y) FROM (VALUES (1.0, 1.0), (10.0, -4.0), (-5.0, 9.0)) v(x, y);
+
+\echo 'plugins that read the database: enrich looks reference data up through a statement it prepared (capability query)'
+\set enrich \`base64 -w0 "$PG_COMPONENT_WASM_DIR/enrich.wasm"\`
+SELECT count(*) AS enrich_functions FROM wasm.install('enrich', decode(:'enrich', 'base64'), capabilities => '{query}');
+CREATE TABLE countries (code text PRIMARY KEY, name text);
+INSERT INTO countries VALUES ('fr', 'France'), ('de', 'Germany'), ('jp', 'Japan');
+SELECT o.id, o.code, enrich.country_name(o.code) AS country
+FROM (VALUES (1, 'de'), (2, 'jp'), (3, 'xx'), (4, 'fr')) o(id, code) ORDER BY o.id;
 SQL
