@@ -13,6 +13,23 @@ SELECT scalars.spin(0);
 RESET wasm.max_call_time;
 SELECT scalars.shout('after call limit');
 
+-- An instance reused within a transaction, after a pause: its epoch deadline (armed when it
+-- was made, then by the epoch callback, never per call) has long passed, and the limits stop
+-- a spinning call all the same.
+BEGIN;
+SELECT scalars.shout('first call of the instance');
+SELECT pg_sleep(0.1);
+SET LOCAL wasm.max_call_time = '200ms';
+SELECT scalars.spin(0);
+ROLLBACK;
+BEGIN;
+SELECT scalars.shout('first call of the instance');
+SELECT pg_sleep(0.1);
+SET LOCAL statement_timeout = '300ms';
+SELECT scalars.spin(0);
+ROLLBACK;
+SELECT scalars.shout('after both');
+
 -- Through wasm_transform too.
 SET statement_timeout = '300ms';
 SELECT wasm_transform('scalars', 'spin', '[0]');
