@@ -99,10 +99,16 @@ def time_interleaved(port, exprs, repeat, table="t"):
     """Best of `repeat` rounds for each of `exprs`, in ms, the rounds interleaved in one warm
     session (e1, e2, ..., e1, e2, ...): a slow spell of this shared machine then falls on every
     peer alike, not on whichever ran during it. A first round warms the backend, uncounted."""
-    sql = SESSION + "".join(count_query(e, table) for e in exprs) * (repeat + 1)
+    return time_statements(port, [count_query(e, table) for e in exprs], repeat)
+
+
+def time_statements(port, statements, repeat):
+    """Best of `repeat` interleaved rounds of `statements` (each ending in ";\n") in one warm
+    session, in ms; a first round warms the backend, uncounted."""
+    sql = SESSION + "".join(statements) * (repeat + 1)
     out = psql(port, "bench", sql, timing=True)
     times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
-    n = len(exprs)
+    n = len(statements)
     counted = times[-n * repeat:]
     return [min(counted[i::n]) for i in range(n)]
 
@@ -343,14 +349,6 @@ def aggregates(port, wasm_dir, rows):
     for name, file in [("agg", "aggregates.wasm"), ("aggb", "agg-batch.wasm"), ("benchref", "bench.wasm")]:
         b64 = base64.b64encode(open(f"{wasm_dir}/{file}", "rb").read()).decode()
         psql(port, "bench", f"SELECT count(*) FROM wasm.install('{name}', decode('{b64}', 'base64'), deterministic => true);")
-    scan = time_query(port, "*", REPEAT)
-
-    def timed(query):
-        sql = "SET jit = off;\nSET max_parallel_workers_per_gather = 0;\n" + (query + ";\n") * (REPEAT + 1)
-        out = psql(port, "bench", sql, timing=True)
-        times = [float(m) for m in re.findall(r"Time: ([0-9.]+) ms", out)]
-        return min(times[-REPEAT:])
-
     peers = [("built-in avg()", "avg(f)"), ("PL/pgSQL aggregate (sfunc in PL/pgSQL)", "plpgsql_mean(f)"),
              ("PL/Python aggregate (sfunc in PL/Python)", "py_mean(f)"),
              ("pg_component aggregate, rows in batches (aggb.mean: the same with add-batch)", "aggb.mean(f)"),
@@ -359,16 +357,20 @@ def aggregates(port, wasm_dir, rows):
     print()
     print("| aggregate | one group: ns/row over scan | 1,000 groups: ns/row over scan | vs pg_component |")
     print("|---|---:|---:|---:|")
-    results = []
-    for name, expr in peers:
-        one = (timed(f"SELECT {expr} FROM t") - scan) * 1e6 / rows
-        grouped = (timed(f"SELECT count(m) FROM (SELECT {expr} AS m FROM t GROUP BY i % 1000) g") - scan) * 1e6 / rows
-        results.append((name, one, grouped))
+    # The scan, every peer over one group and over 1,000 groups, and the reference call, in
+    # interleaved rounds in one session.
+    statements = ["SELECT count(*) FROM t;\n"]
+    for _, expr in peers:
+        statements.append(f"SELECT {expr} FROM t;\n")
+        statements.append(f"SELECT count(m) FROM (SELECT {expr} AS m FROM t GROUP BY i % 1000) g;\n")
+    statements.append("SELECT count(benchref.inc(i)) FROM t;\n")
+    best = time_statements(port, statements, REPEAT)
+    per_row = [(ms - best[0]) * 1e6 / rows for ms in best[1:]]
+    results = [(name, per_row[2 * k], per_row[2 * k + 1]) for k, (name, _) in enumerate(peers)]
     wasm_one = results[-1][1]
     for name, one, grouped in results:
         print(f"| {name} | {one:.0f} | {grouped:.0f} | {one / wasm_one if wasm_one > 0 else float('nan'):.2f}x |")
-    ref = (timed("SELECT count(benchref.inc(i)) FROM t") - scan) * 1e6 / rows
-    print(f"| (reference: a typed scalar call, `count(benchref.inc(i))`) | {ref:.0f} | | |")
+    print(f"| (reference: a typed scalar call, `count(benchref.inc(i))`) | {per_row[-1]:.0f} | | |")
     print()
 
 
