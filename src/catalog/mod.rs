@@ -1,5 +1,7 @@
-//! The plugin catalog: table `wasm.plugins`, read through read-only SPI (no transaction ID, so
-//! calls work on standbys and in parallel workers) and written by `install`, and the backend's
+//! The plugin catalog: table `wasm.plugins`, read on the call path by a heap scan
+//! (`scan_plugins`: nothing to parse or plan on a backend's first call) and elsewhere through
+//! read-only SPI (neither takes a transaction ID, so calls work on standbys and in parallel
+//! workers), written by `install`, and the backend's
 //! cache of resolved plugins (invalidated through `crate::cache` at the commit of any install,
 //! replace or uninstall). `acl` holds the privilege checks.
 //!
@@ -163,6 +165,199 @@ pub(crate) fn select_rows<T>(
     .map_err(|e| PluginError::Internal(format!("cannot read wasm.plugins: {e}")))
 }
 
+/// One row of `wasm.plugins` met by [`scan_plugins`]: its columns read by name, so every
+/// layout of the table (0.1.0 on) reads the same way.
+struct CatalogRow {
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    relid: pg_sys::Oid,
+}
+
+impl CatalogRow {
+    /// Column `column` of the row; `None` for NULL or for a column this layout lacks.
+    fn datum(&self, column: &std::ffi::CStr) -> Option<pg_sys::Datum> {
+        // SAFETY: a syscache lookup of an attribute by name (InvalidAttrNumber when missing);
+        // then attribute `attnum` of a valid tuple of `desc` (a missing value of a column added
+        // later comes from the descriptor's defaults).
+        unsafe {
+            let attnum = pg_sys::get_attnum(self.relid, column.as_ptr());
+            if attnum == pg_sys::InvalidAttrNumber as pg_sys::AttrNumber {
+                return None;
+            }
+            let mut isnull = false;
+            let datum = pg_sys::heap_getattr(self.tuple, attnum.into(), self.desc, &mut isnull);
+            (!isnull).then_some(datum)
+        }
+    }
+
+    /// A `text` column.
+    fn text(&self, column: &std::ffi::CStr) -> Option<String> {
+        // SAFETY: a non-null datum of a text column.
+        self.datum(column)
+            .and_then(|d| unsafe { String::from_datum(d, false) })
+    }
+
+    /// A `name` column.
+    fn name(&self, column: &std::ffi::CStr) -> Option<String> {
+        self.datum(column).map(|d| {
+            // SAFETY: a non-null datum of a `name` column points at its NameData, a
+            // NUL-terminated string within NAMEDATALEN bytes.
+            unsafe {
+                std::ffi::CStr::from_ptr((*d.cast_mut_ptr::<pg_sys::NameData>()).data.as_ptr())
+            }
+            .to_string_lossy()
+            .into_owned()
+        })
+    }
+
+    /// A `boolean` column.
+    fn bool(&self, column: &std::ffi::CStr) -> Option<bool> {
+        self.datum(column).map(|d| d.value() != 0)
+    }
+
+    /// An `integer` column.
+    fn int4(&self, column: &std::ffi::CStr) -> Option<i32> {
+        self.datum(column).map(|d| d.value() as i32)
+    }
+
+    /// A `jsonb` column.
+    fn jsonb(&self, column: &std::ffi::CStr) -> Option<serde_json::Value> {
+        // SAFETY: a non-null datum of a jsonb column.
+        self.datum(column)
+            .and_then(|d| unsafe { pgrx::JsonB::from_datum(d, false) })
+            .map(|pgrx::JsonB(j)| j)
+    }
+
+    /// A `text[]` column.
+    fn text_array(&self, column: &std::ffi::CStr) -> Vec<String> {
+        // SAFETY: a non-null datum of a text[] column.
+        self.datum(column)
+            .and_then(|d| unsafe { Vec::<Option<String>>::from_datum(d, false) })
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+/// Read every row of `wasm.plugins` until `each` returns false: a heap scan, with no SPI
+/// (nothing to parse or plan on a backend's first call), no transaction ID and no privilege
+/// check on the table (the callers check the plugin's own), so it works on a hot standby and
+/// in a parallel worker. It sees what Postgres' own catalog lookups see (a catalog snapshot:
+/// everything committed, and this transaction's changes up to its last command), as the
+/// lookups of the generated functions in `pg_proc` do: a function and its plugin's row are
+/// seen together, whatever the isolation level.
+fn scan_plugins(mut each: impl FnMut(&CatalogRow) -> bool) -> PluginResult<()> {
+    let relid = plugins_relid()?;
+    // SAFETY: opens an existing relation with the lock a query takes; scans it under a catalog
+    // snapshot (a null snapshot: systable_beginscan registers one and releases it at the end);
+    // every row the scan returns is valid until the next one; the scan and relation are closed
+    // on the way out (an ERROR in between aborts the transaction, which releases them).
+    unsafe {
+        let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let scan = pg_sys::systable_beginscan(
+            rel,
+            pg_sys::InvalidOid,
+            false,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+        );
+        loop {
+            let tuple = pg_sys::systable_getnext(scan);
+            if tuple.is_null() {
+                break;
+            }
+            let row = CatalogRow {
+                tuple,
+                desc: (*rel).rd_att,
+                relid,
+            };
+            if !each(&row) {
+                break;
+            }
+        }
+        pg_sys::systable_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+    }
+    Ok(())
+}
+
+/// What a call needs of a plugin's catalog row.
+struct PluginRow {
+    /// The component that runs: the linked one if the plugin is linked.
+    sha256: String,
+    schema: String,
+    deterministic: bool,
+    granted_query: bool,
+    version: i32,
+    /// `plugin "geo" for acme:geo/distance@0.1.0, …`, by import; empty when not linked.
+    links: String,
+}
+
+/// Plugin `name`'s row, read by [`scan_plugins`]. The layouts before 0.3.0 kept
+/// `deterministic` and `capabilities` in the `options` jsonb.
+fn plugin_row(name: &str) -> PluginResult<Option<PluginRow>> {
+    let mut found = None;
+    scan_plugins(|row| {
+        if row.text(c"name").as_deref() != Some(name) {
+            return true;
+        }
+        let options = row.jsonb(c"options");
+        let option = |key: &str| options.as_ref().and_then(|o| o.get(key).cloned());
+        // As `(options ->> 'deterministic')::boolean` reads it: a JSON boolean, or a string
+        // in one of the forms boolean input takes.
+        let deterministic = row.bool(c"deterministic").unwrap_or_else(|| {
+            option("deterministic").is_some_and(|v| {
+                v.as_bool().unwrap_or_else(|| {
+                    let text = v.as_str().unwrap_or_default().trim().to_ascii_lowercase();
+                    matches!(
+                        text.as_str(),
+                        "t" | "tr" | "tru" | "true" | "y" | "ye" | "yes" | "on" | "1"
+                    )
+                })
+            })
+        });
+        let granted_query = if row.datum(c"capabilities").is_some() {
+            row.text_array(c"capabilities").iter().any(|c| c == "query")
+        } else {
+            option("capabilities")
+                .and_then(|v| v.as_array().cloned())
+                .is_some_and(|a| a.iter().any(|c| c.as_str() == Some("query")))
+        };
+        let links = match row.jsonb(c"links") {
+            Some(serde_json::Value::Object(links)) => {
+                let mut links: Vec<_> = links.into_iter().collect();
+                links.sort_by(|a, b| a.0.cmp(&b.0));
+                links
+                    .iter()
+                    .map(|(import, provider)| {
+                        let provider = provider
+                            .as_str()
+                            .map_or_else(|| provider.to_string(), str::to_string);
+                        format!("plugin \"{provider}\" for {import}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+            _ => String::new(),
+        };
+        found = Some(PluginRow {
+            sha256: row
+                .text(c"linked_sha256")
+                .or_else(|| row.text(c"sha256"))
+                .unwrap_or_default(),
+            schema: row.name(c"schema_name").unwrap_or_default(),
+            deterministic,
+            granted_query,
+            version: row.int4(c"version").unwrap_or(0),
+            links,
+        });
+        false
+    })?;
+    Ok(found)
+}
+
 /// The sha256 of every installed plugin of this database.
 fn installed_sha256s() -> PluginResult<std::collections::HashSet<String>> {
     let sql = if linked_catalog()? {
@@ -190,7 +385,13 @@ fn sweep_cache_once() -> PluginResult<()> {
     if unsafe { pg_sys::ParallelWorkerNumber } >= 0 {
         return Ok(());
     }
-    let live = installed_sha256s()?;
+    // Read by a scan: a backend's first call makes no SPI query of ours.
+    let mut live = std::collections::HashSet::new();
+    scan_plugins(|row| {
+        live.extend(row.text(c"sha256"));
+        live.extend(row.text(c"linked_sha256"));
+        true
+    })?;
     let rt = crate::runtime::runtime()?;
     crate::runtime::cache::sweep(&rt.engine, &live, crate::runtime::cache::SWEEP_GRACE);
     Ok(())
@@ -246,41 +447,15 @@ pub fn resolve_plugin(name: &str) -> PluginResult<Rc<ResolvedPlugin>> {
     }
     plugins_relid()?;
     sweep_cache_once()?;
-    let linked = linked_catalog()?;
-    let sql = if linked {
-        "SELECT COALESCE(linked_sha256, sha256), schema_name::pg_catalog.text, deterministic, \
-                'query' OPERATOR(pg_catalog.=) ANY (capabilities), version, \
-                (SELECT pg_catalog.string_agg(pg_catalog.format('plugin \"%s\" for %s', l.value, l.key), ', ' ORDER BY l.key) \
-                 FROM pg_catalog.jsonb_each_text(links) l) \
-         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
-    } else if typed_catalog()? {
-        "SELECT sha256, schema_name::pg_catalog.text, deterministic, \
-                'query' OPERATOR(pg_catalog.=) ANY (capabilities), version \
-         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
-    } else {
-        "SELECT sha256, schema_name::pg_catalog.text, \
-                COALESCE((options OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, false), \
-                COALESCE(options OPERATOR(pg_catalog.->) 'capabilities' OPERATOR(pg_catalog.?) 'query', false), \
-                version \
-         FROM wasm.plugins WHERE name OPERATOR(pg_catalog.=) $1"
-    };
-    let row = select_rows(sql, &[name.into()], |row| {
-        Ok((
-            row.get::<String>(1)?.unwrap_or_default(),
-            row.get::<String>(2)?.unwrap_or_default(),
-            row.get::<bool>(3)?.unwrap_or(false),
-            row.get::<bool>(4)?.unwrap_or(false),
-            row.get::<i32>(5)?.unwrap_or(0),
-            if linked {
-                row.get::<String>(6)?.unwrap_or_default()
-            } else {
-                String::new()
-            },
-        ))
-    })?
-    .into_iter()
-    .next();
-    let Some((sha256, schema, deterministic, granted_query, version, links)) = row else {
+    let Some(PluginRow {
+        sha256,
+        schema,
+        deterministic,
+        granted_query,
+        version,
+        links,
+    }) = plugin_row(name)?
+    else {
         return Err(PluginError::UndefinedPlugin(
             format!("plugin \"{name}\" is not installed"),
             Some("wasm.plugins lists the installed plugins".into()),
