@@ -246,6 +246,7 @@ pub(super) struct CallSite {
 ///
 /// # Safety
 /// `flinfo` must be the valid `FmgrInfo` of the call in progress.
+#[inline(always)]
 pub(super) unsafe fn bound_function(
     flinfo: *mut pg_sys::FmgrInfo,
 ) -> PluginResult<Rc<BoundFunction>> {
@@ -262,6 +263,22 @@ pub(super) unsafe fn bound_function(
         require_plugin_usage_cached(&bound.plugin)?;
         return Ok(bound);
     }
+    // SAFETY: the caller's contract.
+    unsafe { bind_call_site(flinfo, site, current) }
+}
+
+/// The first call at a call site (or the first after a catalog change): bind the function
+/// and keep the binding in `fn_extra`. Out of line: every other row takes the path above.
+///
+/// # Safety
+/// As for [`bound_function`]; `site` is its `fn_extra`.
+#[cold]
+#[inline(never)]
+unsafe fn bind_call_site(
+    flinfo: *mut pg_sys::FmgrInfo,
+    site: *mut CallSite,
+    current: u64,
+) -> PluginResult<Rc<BoundFunction>> {
     // SAFETY: the valid FmgrInfo of the call in progress (the caller's contract).
     let bound = bind_function(unsafe { (*flinfo).fn_oid })?;
     let site = if site.is_null() {

@@ -37,6 +37,7 @@ enum Fast {
 /// # Safety
 /// `fcinfo` must be the valid call info; `args` must be of the SQL types the export's
 /// signature maps to, as the binding checked.
+#[inline(always)]
 unsafe fn call_fast(
     fcinfo: pg_sys::FunctionCallInfo,
     bound: &BoundFunction,
