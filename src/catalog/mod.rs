@@ -228,15 +228,12 @@ impl CatalogRow {
             .map(|pgrx::JsonB(j)| j)
     }
 
-    /// A `text[]` column.
-    fn text_array(&self, column: &std::ffi::CStr) -> Vec<String> {
+    /// A `text[]` column's non-null elements.
+    fn text_array(&self, column: &std::ffi::CStr) -> Option<Vec<String>> {
         // SAFETY: a non-null datum of a text[] column.
         self.datum(column)
             .and_then(|d| unsafe { Vec::<Option<String>>::from_datum(d, false) })
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .collect()
+            .map(|items| items.into_iter().flatten().collect())
     }
 }
 
@@ -303,28 +300,21 @@ fn plugin_row(name: &str) -> PluginResult<Option<PluginRow>> {
         if row.text(c"name").as_deref() != Some(name) {
             return true;
         }
+        // The layouts before 0.3.0 keep both in `options`, as install wrote them there: a
+        // JSON boolean and an array of strings.
         let options = row.jsonb(c"options");
         let option = |key: &str| options.as_ref().and_then(|o| o.get(key).cloned());
-        // As `(options ->> 'deterministic')::boolean` reads it: a JSON boolean, or a string
-        // in one of the forms boolean input takes.
         let deterministic = row.bool(c"deterministic").unwrap_or_else(|| {
-            option("deterministic").is_some_and(|v| {
-                v.as_bool().unwrap_or_else(|| {
-                    let text = v.as_str().unwrap_or_default().trim().to_ascii_lowercase();
-                    matches!(
-                        text.as_str(),
-                        "t" | "tr" | "tru" | "true" | "y" | "ye" | "yes" | "on" | "1"
-                    )
-                })
-            })
+            option("deterministic")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false)
         });
-        let granted_query = if row.datum(c"capabilities").is_some() {
-            row.text_array(c"capabilities").iter().any(|c| c == "query")
-        } else {
+        let capabilities = row.text_array(c"capabilities").unwrap_or_else(|| {
             option("capabilities")
-                .and_then(|v| v.as_array().cloned())
-                .is_some_and(|a| a.iter().any(|c| c.as_str() == Some("query")))
-        };
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default()
+        });
+        let granted_query = capabilities.iter().any(|c| c == "query");
         let links = match row.jsonb(c"links") {
             Some(serde_json::Value::Object(links)) => {
                 let mut links: Vec<_> = links.into_iter().collect();
@@ -358,16 +348,16 @@ fn plugin_row(name: &str) -> PluginResult<Option<PluginRow>> {
     Ok(found)
 }
 
-/// The sha256 of every installed plugin of this database.
+/// The sha256 of every component an installed plugin of this database runs (its own, and its
+/// composition's when linked).
 fn installed_sha256s() -> PluginResult<std::collections::HashSet<String>> {
-    let sql = if linked_catalog()? {
-        "SELECT sha256 FROM wasm.plugins UNION ALL \
-         SELECT linked_sha256 FROM wasm.plugins WHERE linked_sha256 IS NOT NULL"
-    } else {
-        "SELECT sha256 FROM wasm.plugins"
-    };
-    let rows = select_rows(sql, &[], |row| row.get::<String>(1))?;
-    Ok(rows.into_iter().flatten().collect())
+    let mut live = std::collections::HashSet::new();
+    scan_plugins(|row| {
+        live.extend(row.text(c"sha256"));
+        live.extend(row.text(c"linked_sha256"));
+        true
+    })?;
+    Ok(live)
 }
 
 thread_local! {
@@ -385,13 +375,7 @@ fn sweep_cache_once() -> PluginResult<()> {
     if unsafe { pg_sys::ParallelWorkerNumber } >= 0 {
         return Ok(());
     }
-    // Read by a scan: a backend's first call makes no SPI query of ours.
-    let mut live = std::collections::HashSet::new();
-    scan_plugins(|row| {
-        live.extend(row.text(c"sha256"));
-        live.extend(row.text(c"linked_sha256"));
-        true
-    })?;
+    let live = installed_sha256s()?;
     let rt = crate::runtime::runtime()?;
     crate::runtime::cache::sweep(&rt.engine, &live, crate::runtime::cache::SWEEP_GRACE);
     Ok(())

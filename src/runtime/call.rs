@@ -166,15 +166,6 @@ static SLOTS_GENERATION: AtomicU64 = AtomicU64::new(0);
 /// How many guest calls are in progress on the stack (a guest query can call wasm functions).
 static DEPTH: AtomicU32 = AtomicU32::new(0);
 
-/// One call deeper; returns the depth before. A load and a store, not a locked
-/// read-modify-write: only the backend's main thread touches [`DEPTH`].
-#[inline(always)]
-fn enter_depth() -> u32 {
-    let depth = DEPTH.load(Relaxed);
-    DEPTH.store(depth + 1, Relaxed);
-    depth
-}
-
 /// Whether a guest call is running (a statement ending now is a guest's query, or a wasm
 /// function that query called).
 pub fn in_guest_call() -> bool {
@@ -442,7 +433,7 @@ fn run_on<T>(
 /// dropped (on every exit, a panic's unwinding included).
 struct InCall<'a> {
     slot: &'a Slot,
-    depth: u32,
+    _deeper: Deeper,
 }
 
 impl<'a> InCall<'a> {
@@ -451,7 +442,7 @@ impl<'a> InCall<'a> {
         slot.busy.set(true);
         InCall {
             slot,
-            depth: enter_depth(),
+            _deeper: Deeper::enter(DEPTH.load(Relaxed)),
         }
     }
 
@@ -470,7 +461,6 @@ impl<'a> InCall<'a> {
 impl Drop for InCall<'_> {
     fn drop(&mut self) {
         self.slot.busy.set(false);
-        DEPTH.store(self.depth, Relaxed);
     }
 }
 
@@ -588,10 +578,12 @@ fn checkout(
     Ok(slot)
 }
 
-/// [`DEPTH`] one level below `depth` while it lives.
+/// [`DEPTH`] one level below `depth` while it lives, restored when dropped. A store, not a
+/// locked read-modify-write: only the backend's main thread touches [`DEPTH`].
 struct Deeper(u32);
 
 impl Deeper {
+    #[inline(always)]
     fn enter(depth: u32) -> Deeper {
         DEPTH.store(depth + 1, Relaxed);
         Deeper(depth)
